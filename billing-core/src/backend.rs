@@ -1,0 +1,208 @@
+//! The traits every backend implements.
+//!
+//! Each method's `# Behavior` section is the contract; the conformance suite
+//! (`billing-conformance`) checks every sentence of it against every backend.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::capabilities::Capabilities;
+use crate::customer::{Customer, CustomerPatch, NewCustomer};
+use crate::error::Result;
+use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
+use crate::page::{Page, PageRequest};
+use crate::subscription::{CancelAt, ChangeAt, NewSubscription, Subscription};
+use crate::usage::{EventOutcome, UsageEvent, UsageQuery, UsageSummary};
+
+/// Customers, addressed by the application's [`CustomerKey`].
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Creates a customer under a new key.
+    ///
+    /// # Behavior
+    /// - Returns the stored customer, with the vendor's id in `vendor_id`.
+    /// - `AlreadyExists` if a customer (active or closed) already has the key; the existing
+    ///   customer is left untouched.
+    /// - `InvalidInput` before any request if a field is malformed, metadata exceeds
+    ///   `Capabilities::customer_metadata`, or an email is missing where
+    ///   `Capabilities::customer_email_required`.
+    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer>;
+
+    /// Reads a customer.
+    ///
+    /// # Behavior
+    /// - Returns the customer with the fields last written.
+    /// - `NotFound` if no customer has the key (including one removed by `delete_customer` on a
+    ///   backend with `CustomerDeletion::Remove`).
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer>;
+
+    /// Changes the fields set in `patch` and nothing else.
+    ///
+    /// # Behavior
+    /// - Returns the updated customer; fields the patch leaves `None` keep their values.
+    /// - An empty patch changes nothing and returns the customer.
+    /// - `NotFound` if no customer has the key.
+    /// - `InvalidInput` before any request if a field is malformed or the vendor cannot change it.
+    /// - `Unsupported` before any request if `Capabilities::customer_update` is false.
+    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer>;
+
+    /// Deletes, closes or disables a customer, whichever is the vendor's closest operation
+    /// (`Capabilities::customer_delete`), and ends its subscriptions.
+    ///
+    /// # Behavior
+    /// - `CustomerDeletion::Remove`: afterwards `get_customer` gives `NotFound`, the key can be
+    ///   used again, and deleting again gives `NotFound`.
+    /// - `CustomerDeletion::Close`: afterwards `get_customer` returns the customer with status
+    ///   `Closed`, and deleting again succeeds without change.
+    /// - The customer's subscriptions end (status `Canceled`) on both kinds.
+    /// - `NotFound` if no customer has the key.
+    /// - `Unsupported` before any request if `Capabilities::customer_delete` is `None`.
+    async fn delete_customer(&self, key: &CustomerKey) -> Result<()>;
+
+    /// Lists customers one page at a time.
+    ///
+    /// # Behavior
+    /// - Following `next` cursors from the first page until `next` is `None` yields every
+    ///   customer that existed during the whole walk exactly once (closed customers included).
+    /// - A page holds at most `limit` items; a short page is not the end, only `next == None` is.
+    /// - `InvalidInput` before any request if `limit` is 0 or above `MAX_PAGE_LIMIT`, or the
+    ///   cursor was not made by this backend.
+    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>>;
+}
+
+/// Subscriptions, addressed by the application's [`SubscriptionKey`].
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// Subscribes a customer to a plan, starting now.
+    ///
+    /// # Behavior
+    /// - Returns the subscription, status `Active` (or `Trialing` if the plan has a trial).
+    /// - `NotFound` if the customer or the plan does not exist; no customer is created as a side
+    ///   effect.
+    /// - `AlreadyExists` if a subscription with this key exists in any state.
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription>;
+
+    /// Reads a subscription in any state (pending, active, cancel-scheduled, canceled).
+    ///
+    /// # Behavior
+    /// - `NotFound` if no subscription has the key.
+    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription>;
+
+    /// Lists a customer's subscriptions in every state, one page at a time.
+    ///
+    /// # Behavior
+    /// - Following `next` cursors yields each of the customer's subscriptions exactly once.
+    /// - `NotFound` if the customer does not exist.
+    /// - `InvalidInput` before any request for a bad limit or cursor, as `list_customers`.
+    async fn list_subscriptions(
+        &self,
+        customer: &CustomerKey,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>>;
+
+    /// Cancels a subscription now or at the end of its current billing period.
+    ///
+    /// # Behavior
+    /// - `CancelAt::Now`: returns it with status `Canceled` and `ends_at` set.
+    /// - `CancelAt::PeriodEnd`: returns it with status `CancelScheduled` and `ends_at` at the end
+    ///   of the current period; it keeps running until then.
+    /// - Cancelling a subscription that is already canceled succeeds and returns it unchanged.
+    /// - `NotFound` if no subscription has the key.
+    /// - `Unsupported` before any request if the matching capability (`cancel_now`,
+    ///   `cancel_at_period_end`) is false.
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription>;
+
+    /// Moves a subscription to another plan.
+    ///
+    /// # Behavior
+    /// - `ChangeAt::Now`: returns it with `plan` set to the new plan.
+    /// - `ChangeAt::PeriodEnd`: returns it still on the old plan, with `scheduled_change` naming
+    ///   the new plan.
+    /// - `ChangeAt::VendorDefault`: the vendor decides; the returned subscription shows which of
+    ///   the two happened.
+    /// - Changing to the plan already in effect succeeds without change.
+    /// - `NotFound` if the subscription or the plan does not exist.
+    /// - `Conflict` if the subscription is canceled.
+    /// - `Unsupported` before any request if the matching capability (`change_plan_now`,
+    ///   `change_plan_at_period_end`, `change_plan_vendor_default`) is false.
+    async fn change_plan(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription>;
+}
+
+/// Records usage.
+#[async_trait]
+pub trait UsageRecorder: Send + Sync {
+    /// Records a batch of events, sending as few requests as the vendor allows.
+    ///
+    /// # Behavior
+    /// - Returns exactly one outcome per event, in the same order.
+    /// - `Accepted`: recorded now. `Duplicate`: an event with this id was already recorded for
+    ///   this subscription (earlier, or earlier in the same batch) and is not counted again.
+    /// - `Rejected(InvalidInput)` for an event that fails validation (negative quantity, ...);
+    ///   the other events of the batch are still recorded.
+    /// - `Rejected(NotFound)` for an unknown subscription or a metric the backend does not know.
+    /// - `Rejected(Conflict)` for a canceled subscription.
+    /// - `Rejected(Unsupported)` for a timestamp the backend cannot honour
+    ///   (`Capabilities::usage_backdated` false).
+    /// - A temporary rejection (`Error::is_temporary`) may be retried with the same event; the
+    ///   adapter never resends an event the vendor acknowledged.
+    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome>;
+}
+
+/// Reads usage totals.
+#[async_trait]
+pub trait UsageReader: Send + Sync {
+    /// Sums the usage of a subscription over a window.
+    ///
+    /// # Behavior
+    /// - Quantities are exact sums of the recorded events' quantities (`0.1 + 0.2 == 0.3`);
+    ///   duplicates are counted once.
+    /// - `UsagePeriod::Current` covers the subscription's current billing period, and the
+    ///   summary's `period` says which. `UsagePeriod::Range` covers events whose timestamp is in
+    ///   `[from, to)`.
+    /// - With `metric` set, the summary has exactly one line, for that metric (zero if nothing
+    ///   was recorded); otherwise one line per metric with a non-zero total.
+    /// - `NotFound` if the subscription does not exist, or the metric is unknown to the backend.
+    /// - `InvalidInput` before any request if a range does not end after it starts.
+    /// - `Unsupported` before any request if the period's capability (`usage_current_period`,
+    ///   `usage_range`) is false.
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary>;
+}
+
+/// Who a backend is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BackendInfo {
+    /// Short name: `"memory"`, `"lago"`, `"killbill"`, `"billabear"`.
+    pub name: &'static str,
+    /// The endpoint it talks to, if any (never with credentials).
+    pub endpoint: Option<String>,
+}
+
+impl BackendInfo {
+    /// A backend's identity.
+    pub fn new(name: &'static str, endpoint: Option<String>) -> Self {
+        Self { name, endpoint }
+    }
+}
+
+/// A complete billing backend: chosen at start-up, used as `Arc<dyn BillingBackend>`.
+pub trait BillingBackend:
+    CustomerStore + SubscriptionStore + UsageRecorder + UsageReader + Send + Sync + Debug
+{
+    /// Who this backend is.
+    fn info(&self) -> BackendInfo;
+
+    /// What it supports.
+    fn capabilities(&self) -> &Capabilities;
+}
