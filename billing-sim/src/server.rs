@@ -1,0 +1,185 @@
+//! Serving a simulator's router on 127.0.0.1 with the request log and fault injection in front.
+//!
+//! Connections are served with hyper directly rather than `axum::serve`, so that a "dropped
+//! connection" fault really closes the socket without an answer, before or after the router ran.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::faults::{Fault, FaultConfig, Faults, RateLimitHeaders};
+use crate::log::{RecordedRequest, RequestLog};
+
+/// Options for starting a simulator.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Faults to inject from the start.
+    pub faults: FaultConfig,
+    /// Seed of the fault generator, so a run can be repeated.
+    pub seed: u64,
+    /// Port to listen on; 0 for an ephemeral one.
+    pub port: u16,
+}
+
+/// A running HTTP server on 127.0.0.1. Stops when dropped.
+#[derive(Debug)]
+pub struct SimServer {
+    addr: SocketAddr,
+    log: RequestLog,
+    faults: Faults,
+    task: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+impl SimServer {
+    /// Serves `router` on 127.0.0.1 (ephemeral port unless `options.port` is set).
+    ///
+    /// # Errors
+    /// If the port cannot be bound.
+    pub async fn start(
+        router: Router,
+        options: SimOptions,
+        rate_limit_headers: RateLimitHeaders,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let addr = listener.local_addr()?;
+        let log = RequestLog::default();
+        let faults = Faults::new(options.faults, options.seed, rate_limit_headers);
+        let task = tokio::spawn(accept_loop(listener, router, log.clone(), faults.clone()));
+        Ok(Self {
+            addr,
+            log,
+            faults,
+            task,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received so far.
+    pub fn log(&self) -> &RequestLog {
+        &self.log
+    }
+
+    /// The live fault settings.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Waits until the server stops (it runs until the process ends or this value is dropped).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, log: RequestLog, faults: Faults) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let router = router.clone();
+        let log = log.clone();
+        let faults = faults.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                handle(req, router.clone(), log.clone(), faults.clone())
+            });
+            // Errors here are connection errors (including our own injected drops): nothing to do.
+            let _ = Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(
+    req: Request<hyper::body::Incoming>,
+    router: Router,
+    log: RequestLog,
+    faults: Faults,
+) -> Result<Response<Body>, Dropped> {
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Dropped),
+    };
+    log.push(RecordedRequest {
+        method: parts.method.clone(),
+        raw_path: parts.uri.path().to_owned(),
+        raw_query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    let fault = faults.draw(parts.uri.path());
+    match fault {
+        Fault::Status(code) => return Ok(status_response(code)),
+        Fault::RateLimited => {
+            let mut resp = status_response(429);
+            resp.headers_mut().extend(faults.rate_limit_headers());
+            return Ok(resp);
+        }
+        Fault::DropBefore => return Err(Dropped),
+        Fault::None | Fault::DropAfter | Fault::SlowAfter => {}
+    }
+    let request = Request::from_parts(parts, Body::from(body));
+    let response = match router.oneshot(request).await {
+        Ok(r) => r,
+        Err(infallible) => match infallible {},
+    };
+    match fault {
+        Fault::DropAfter => Err(Dropped),
+        Fault::SlowAfter => {
+            tokio::time::sleep(faults.latency()).await;
+            Ok(response)
+        }
+        _ => Ok(response),
+    }
+}
+
+fn status_response(code: u16) -> Response<Body> {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(Body::from(format!(
+        "<html><body><h1>{code} injected fault</h1></body></html>"
+    )));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/html"),
+    );
+    resp
+}
