@@ -20,7 +20,9 @@ pub const MAX_KEY_LEN: usize = 128;
 /// Checks the rules shared by every key type.
 ///
 /// A key must be non-empty, at most [`MAX_KEY_LEN`] bytes, free of control characters and free of
-/// leading or trailing whitespace (Lago strips it, which would silently change the key).
+/// leading or trailing whitespace (Lago strips it, which would silently change the key), and not
+/// `.` or `..` (URL path normalisation would turn them into another endpoint). Anything else,
+/// `/`, `?`, `#`, `%` and non-ASCII included, is percent-encoded by the adapters.
 pub fn validate_key(kind: &'static str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid_input(format!("{kind} must not be empty")));
@@ -39,6 +41,12 @@ pub fn validate_key(kind: &'static str, value: &str) -> Result<()> {
     if value.trim() != value {
         return Err(Error::invalid_input(format!(
             "{kind} must not start or end with whitespace"
+        )));
+    }
+    if value == "." || value == ".." {
+        // URL libraries resolve these as dot-segments, so the request would reach another path.
+        return Err(Error::invalid_input(format!(
+            "{kind} must not be `.` or `..`"
         )));
     }
     Ok(())
@@ -169,6 +177,8 @@ mod tests {
             " padded".into(),
             "padded ".into(),
             "line\nbreak".into(),
+            ".".into(),
+            "..".into(),
         ] {
             let err = SubscriptionKey::new(bad.clone()).unwrap_err();
             assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{bad:?}");

@@ -1,0 +1,328 @@
+//! The HTTP client of one backend: credentials, bounded concurrency, timeouts, and retries
+//! within a time budget.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use billing_core::{Error, ErrorKind, Operation, Result};
+use bytes::{Bytes, BytesMut};
+use http::HeaderMap;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::auth::Credentials;
+use crate::config::HttpConfig;
+use crate::endpoint::Endpoint;
+use crate::errors::{VendorErrors, error_from_response};
+use crate::request::ApiRequest;
+use crate::response::{ApiResponse, MAX_BODY_BYTES};
+use crate::retry::{Backoff, Idempotency, server_delay};
+
+/// The smallest slice of the budget worth starting another attempt with.
+const MIN_ATTEMPT: Duration = Duration::from_millis(50);
+
+/// One backend's HTTP client. Cheap to clone; clones share connections and the concurrency
+/// limit.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: &'static str,
+    endpoint: Endpoint,
+    client: reqwest::Client,
+    credentials: Credentials,
+    config: HttpConfig,
+    limiter: Semaphore,
+    errors: Box<dyn VendorErrors>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("backend", &self.inner.backend)
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("credentials", &self.inner.credentials)
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Response(ApiResponse),
+    Transport(Error, bool),
+}
+
+impl HttpClient {
+    /// Builds the client.
+    ///
+    /// `default_headers` are sent with every request and must not be secrets (those go in
+    /// `credentials`).
+    ///
+    /// # Errors
+    /// A `Config` error for invalid settings or credentials.
+    pub fn new(
+        backend: &'static str,
+        endpoint: Endpoint,
+        credentials: Credentials,
+        config: HttpConfig,
+        default_headers: HeaderMap,
+        errors: impl VendorErrors,
+    ) -> Result<Self> {
+        config.validate()?;
+        credentials.validate()?;
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout())
+            .connect_timeout(config.connect_timeout())
+            .pool_max_idle_per_host(config.concurrency)
+            .default_headers(default_headers)
+            .user_agent(concat!("billing-rs/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::config("http", e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                backend,
+                limiter: Semaphore::new(config.concurrency),
+                endpoint,
+                client,
+                credentials,
+                config,
+                errors: Box::new(errors),
+            }),
+        })
+    }
+
+    /// The backend's name.
+    pub fn backend(&self) -> &'static str {
+        self.inner.backend
+    }
+
+    /// The base URL.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HttpConfig {
+        &self.inner.config
+    }
+
+    /// Most requests in flight at once; fan-out work should not queue more than this.
+    pub fn concurrency(&self) -> usize {
+        self.inner.config.concurrency
+    }
+
+    /// The error for a non-success response, parsed with the vendor's error format.
+    pub fn error(&self, operation: Operation, response: &ApiResponse) -> Error {
+        error_from_response(
+            self.inner.backend,
+            operation,
+            response,
+            self.inner.errors.as_ref(),
+        )
+    }
+
+    /// Sends the request and returns a success response, or the vendor's error for any other.
+    ///
+    /// # Errors
+    /// As [`HttpClient::send`], plus the mapped error of a non-success response.
+    pub async fn send_ok(&self, request: ApiRequest) -> Result<ApiResponse> {
+        let op = request.operation;
+        let response = self.send(request).await?;
+        if response.is_success() {
+            Ok(response)
+        } else {
+            Err(self.error(op, &response))
+        }
+    }
+
+    /// Sends the request, retrying what is safe to retry, and returns the final response
+    /// whatever its status.
+    ///
+    /// Retries happen on connection failures, timeouts and retryable statuses (429, 502, 503,
+    /// 504, unstructured 500), with exponential backoff and jitter or the server's own
+    /// `Retry-After` / `X-RateLimit-Reset` (capped), while the time budget lasts. A request that
+    /// is not idempotent is retried only if it surely never reached the server. Every retry is
+    /// logged at WARN level under the `billing_http` target.
+    ///
+    /// # Errors
+    /// `Unavailable` or `Timeout` (temporary) when no response was obtained; `Decode` for a body
+    /// over [`MAX_BODY_BYTES`].
+    pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+        let span = tracing::debug_span!(
+            "billing_http",
+            backend = self.inner.backend,
+            operation = %request.operation,
+            method = %request.method,
+            path = request.url.path(),
+        );
+        self.send_with_retries(request).instrument(span).await
+    }
+
+    async fn send_with_retries(&self, request: ApiRequest) -> Result<ApiResponse> {
+        let _permit = self
+            .inner
+            .limiter
+            .acquire()
+            .await
+            .map_err(|_| Error::unexpected("HTTP client is shut down"))?;
+        let deadline = Instant::now() + self.inner.config.total_budget();
+        let mut backoff = Backoff::new(&self.inner.config);
+        let mut attempt = 1_u32;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = remaining.min(self.inner.config.timeout());
+            let outcome = self.attempt(&request, timeout).await;
+            let (retry_reason, server_wait) = match &outcome {
+                Attempt::Response(r) if r.status.is_success() => return self.finish(outcome),
+                Attempt::Response(r) => {
+                    let detail = self.inner.errors.detail(r.status, &r.body);
+                    let retryable = request.idempotency == Idempotency::Idempotent
+                        && self.inner.errors.retryable(r.status, &detail);
+                    if !retryable {
+                        return self.finish(outcome);
+                    }
+                    (
+                        format!("status {}", r.status.as_u16()),
+                        server_delay(&r.headers, std::time::SystemTime::now()),
+                    )
+                }
+                Attempt::Transport(e, never_sent) => {
+                    let retryable = *never_sent || request.idempotency == Idempotency::Idempotent;
+                    if !retryable {
+                        return self.finish(outcome);
+                    }
+                    (e.message().to_owned(), None)
+                }
+            };
+            let Some(wait) = backoff.next(server_wait) else {
+                return self.finish(outcome);
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if wait + MIN_ATTEMPT > remaining {
+                tracing::warn!(
+                    target: "billing_http",
+                    backend = self.inner.backend,
+                    operation = %request.operation,
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    remaining_ms = remaining.as_millis() as u64,
+                    reason = %retry_reason,
+                    "not retrying: the time budget would run out"
+                );
+                return self.finish(outcome);
+            }
+            tracing::warn!(
+                target: "billing_http",
+                backend = self.inner.backend,
+                operation = %request.operation,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                reason = %retry_reason,
+                "retrying request"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    fn finish(&self, outcome: Attempt) -> Result<ApiResponse> {
+        match outcome {
+            Attempt::Response(r) => Ok(r),
+            Attempt::Transport(e, _) => Err(e),
+        }
+    }
+
+    async fn attempt(&self, request: &ApiRequest, timeout: Duration) -> Attempt {
+        let mut builder = self
+            .inner
+            .client
+            .request(request.method.clone(), request.url.clone())
+            .timeout(timeout)
+            .headers(request.headers.clone());
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        if let Some((content_type, body)) = &request.body {
+            builder = builder
+                .header(http::header::CONTENT_TYPE, content_type.clone())
+                .body(body.clone());
+        }
+        builder = self.inner.credentials.apply(builder);
+        let response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => return self.transport_error(request, e),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        match read_body(response).await {
+            Ok(body) => Attempt::Response(ApiResponse {
+                status,
+                headers,
+                body,
+            }),
+            Err(BodyError::TooLarge) => Attempt::Transport(
+                Error::decode(format!(
+                    "response body is larger than {MAX_BODY_BYTES} bytes"
+                ))
+                .with_backend(self.inner.backend)
+                .with_operation(request.operation)
+                .with_vendor(billing_core::VendorDetail::status(status.as_u16())),
+                false,
+            ),
+            Err(BodyError::Transport(e)) => self.transport_error(request, e),
+        }
+    }
+
+    fn transport_error(&self, request: &ApiRequest, e: reqwest::Error) -> Attempt {
+        let never_sent = e.is_connect();
+        let kind = if e.is_timeout() {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Unavailable
+        };
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else {
+            "connection failed"
+        };
+        // reqwest's message names the URL (never credentials: they travel in headers).
+        let error = Error::new(
+            kind,
+            format!("{} {}: {what}", request.method, request.url.path()),
+        )
+        .with_backend(self.inner.backend)
+        .with_operation(request.operation)
+        .with_source(e.without_url());
+        Attempt::Transport(error, never_sent)
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Bytes, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}

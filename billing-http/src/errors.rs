@@ -1,0 +1,147 @@
+//! From an HTTP error response to an [`Error`]: the vendor's body parser plus the shared
+//! status-to-kind mapping.
+
+use std::time::{Duration, SystemTime};
+
+use billing_core::{Error, ErrorKind, Operation, VendorDetail};
+use http::{HeaderMap, StatusCode};
+
+use crate::response::ApiResponse;
+use crate::retry::server_delay;
+
+/// The longest vendor message kept in an error.
+pub const MAX_VENDOR_MESSAGE_CHARS: usize = 300;
+
+/// How a vendor reports errors. Each adapter's `error.rs` implements it; the defaults cover the
+/// statuses every vendor uses the same way.
+pub trait VendorErrors: Send + Sync + std::fmt::Debug + 'static {
+    /// Parses an error body leniently (it may be JSON of the wrong shape, HTML, `[]` or empty).
+    /// Never fails and never panics.
+    fn detail(&self, status: StatusCode, body: &[u8]) -> VendorDetail;
+
+    /// The kind of error for a response. Defaults to [`kind_for_status`].
+    fn kind(&self, status: StatusCode, detail: &VendorDetail) -> ErrorKind {
+        let _ = detail;
+        kind_for_status(status)
+    }
+
+    /// Whether a request that is safe to resend may be resent after this response. Defaults to
+    /// [`retryable_status`].
+    fn retryable(&self, status: StatusCode, detail: &VendorDetail) -> bool {
+        retryable_status(status, detail)
+    }
+}
+
+/// The error kind a status means when the vendor says nothing more specific.
+pub fn kind_for_status(status: StatusCode) -> ErrorKind {
+    match status.as_u16() {
+        400 | 413 | 415 | 422 => ErrorKind::InvalidInput,
+        401 => ErrorKind::Unauthenticated,
+        402 => ErrorKind::PaymentRequired,
+        403 => ErrorKind::PermissionDenied,
+        404 | 410 => ErrorKind::NotFound,
+        405 | 409 | 412 => ErrorKind::Conflict,
+        408 | 504 => ErrorKind::Timeout,
+        429 => ErrorKind::RateLimited { retry_after: None },
+        500..=599 => ErrorKind::Unavailable,
+        _ => ErrorKind::Unexpected,
+    }
+}
+
+/// 429, 502, 503 and 504 may be retried; so may a 500 whose body is not a structured vendor
+/// error (no vendor code): a crash page rather than a business rule.
+pub fn retryable_status(status: StatusCode, detail: &VendorDetail) -> bool {
+    match status.as_u16() {
+        429 | 502 | 503 | 504 => true,
+        500 => detail.code.is_none(),
+        _ => false,
+    }
+}
+
+/// Shortens a vendor message for an error, on a character boundary.
+pub fn shorten(message: &str) -> String {
+    let trimmed = message.trim();
+    match trimmed.char_indices().nth(MAX_VENDOR_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &trimmed[..i]),
+        None => trimmed.to_owned(),
+    }
+}
+
+/// Builds the error for a non-success response.
+pub fn error_from_response(
+    backend: &'static str,
+    operation: Operation,
+    response: &ApiResponse,
+    vendor: &dyn VendorErrors,
+) -> Error {
+    let mut detail = vendor.detail(response.status, &response.body);
+    detail.status = Some(response.status.as_u16());
+    let mut kind = vendor.kind(response.status, &detail);
+    if let ErrorKind::RateLimited { retry_after } = &mut kind
+        && retry_after.is_none()
+    {
+        *retry_after = rate_limit_delay(&response.headers);
+    }
+    let temporary = kind.is_temporary_by_default() || vendor.retryable(response.status, &detail);
+    let message = detail.message.clone().unwrap_or_else(|| {
+        format!(
+            "HTTP {}",
+            response
+                .status
+                .canonical_reason()
+                .map_or_else(|| response.status.as_u16().to_string(), str::to_owned)
+        )
+    });
+    Error::new(kind, message)
+        .with_temporary(temporary)
+        .with_vendor(detail)
+        .with_backend(backend)
+        .with_operation(operation)
+}
+
+fn rate_limit_delay(headers: &HeaderMap) -> Option<Duration> {
+    server_delay(headers, SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert_eq!(kind_for_status(StatusCode::NOT_FOUND), ErrorKind::NotFound);
+        assert_eq!(
+            kind_for_status(StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind_for_status(StatusCode::GATEWAY_TIMEOUT),
+            ErrorKind::Timeout
+        );
+        assert_eq!(
+            kind_for_status(StatusCode::IM_A_TEAPOT),
+            ErrorKind::Unexpected
+        );
+    }
+
+    #[test]
+    fn structured_500s_are_not_retried() {
+        let crash = VendorDetail::default();
+        let business = VendorDetail::default().with_code("1031");
+        assert!(retryable_status(StatusCode::INTERNAL_SERVER_ERROR, &crash));
+        assert!(!retryable_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &business
+        ));
+        assert!(retryable_status(StatusCode::SERVICE_UNAVAILABLE, &business));
+        assert!(!retryable_status(StatusCode::BAD_REQUEST, &crash));
+    }
+
+    #[test]
+    fn shorten_respects_char_boundaries() {
+        let long = "é".repeat(MAX_VENDOR_MESSAGE_CHARS + 10);
+        let s = shorten(&long);
+        assert_eq!(s.chars().count(), MAX_VENDOR_MESSAGE_CHARS + 1);
+        assert_eq!(shorten("  short "), "short");
+    }
+}

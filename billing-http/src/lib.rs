@@ -1,0 +1,39 @@
+//! # billing-http
+//!
+//! The HTTP plumbing every vendor adapter shares, so none of them writes it twice:
+//!
+//! - [`HttpClient`]: one `reqwest` client per backend (connection reuse, rustls), credentials
+//!   injected on every request and never printed, a concurrency limit, per-attempt timeouts, and
+//!   retries with exponential backoff and jitter that honour `Retry-After` and
+//!   `X-RateLimit-Reset` (capped) within a total time budget. A request that is not idempotent is
+//!   retried only when it surely never reached the server. Every retry is visible in `tracing`.
+//! - [`Endpoint`]: a checked base URL (`http://` only to loopback unless allowed) and request URLs
+//!   whose every path segment is percent-encoded, so a key can never reach another endpoint.
+//! - [`VendorErrors`]: each adapter's lenient error-body parser, plus the shared
+//!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
+//! - [`HttpConfig`]: the `[http]` configuration section.
+#![deny(missing_docs)]
+
+mod auth;
+mod client;
+mod config;
+mod endpoint;
+mod errors;
+mod request;
+mod response;
+mod retry;
+
+pub use auth::Credentials;
+pub use client::HttpClient;
+pub use config::HttpConfig;
+pub use endpoint::{Endpoint, is_loopback};
+pub use errors::{
+    MAX_VENDOR_MESSAGE_CHARS, VendorErrors, error_from_response, kind_for_status, retryable_status,
+    shorten,
+};
+pub use request::ApiRequest;
+pub use response::{ApiResponse, MAX_BODY_BYTES};
+pub use retry::{Idempotency, server_delay};
+
+pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+pub use secrecy::{ExposeSecret, SecretString};

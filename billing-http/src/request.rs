@@ -1,0 +1,95 @@
+//! One API request, built once and sent as many times as the retry policy allows.
+
+use billing_core::{Error, Operation, Result};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde::Serialize;
+use url::Url;
+
+use crate::retry::Idempotency;
+
+/// A request: method, URL, query, pre-serialised body, and whether it may be resent.
+///
+/// The body is serialised once, so every retry sends exactly the same bytes (for Lago events,
+/// the same timestamps).
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<(HeaderValue, Bytes)>,
+    pub(crate) idempotency: Idempotency,
+    pub(crate) operation: Operation,
+}
+
+impl ApiRequest {
+    /// A request with no body. GET, HEAD, PUT, DELETE and OPTIONS start as idempotent, the
+    /// others (POST, PATCH) as not.
+    pub fn new(operation: Operation, method: Method, url: Url) -> Self {
+        let idempotency = if method.is_idempotent() {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NotIdempotent
+        };
+        Self {
+            method,
+            url,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotency,
+            operation,
+        }
+    }
+
+    /// Adds a query parameter (encoded when sent). Repeat a name for arrays (`status[]`).
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    ///
+    /// # Errors
+    /// `InvalidInput` if the value cannot be serialised.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid_input(format!("cannot serialise request: {e}")))?;
+        self.body = Some((
+            HeaderValue::from_static("application/json"),
+            Bytes::from(bytes),
+        ));
+        Ok(self)
+    }
+
+    /// Sets a raw body with its content type.
+    pub fn body(mut self, content_type: HeaderValue, body: Bytes) -> Self {
+        self.body = Some((content_type, body));
+        self
+    }
+
+    /// Adds a header that is not a secret (secrets go in `Credentials`).
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// Declares whether the request may be resent after an unknown outcome. Say `Idempotent`
+    /// for a POST only when it is idempotent by construction (an upsert, an event id the vendor
+    /// deduplicates, a create whose duplicate is detected and mapped to success).
+    pub fn idempotency(mut self, idempotency: Idempotency) -> Self {
+        self.idempotency = idempotency;
+        self
+    }
+
+    /// The operation this request serves.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The URL, without the query.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}

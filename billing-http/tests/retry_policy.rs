@@ -1,0 +1,242 @@
+//! The retry policy against a scripted loopback server: which failures are retried, how long the
+//! client waits (read from its tracing output, never from a clock), the time budget, and that a
+//! request that is not idempotent is never resent.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::collections::VecDeque;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use billing_core::{ErrorKind, Operation, VendorDetail};
+use billing_http::{
+    ApiRequest, Credentials, Endpoint, HttpClient, HttpConfig, Idempotency, Method,
+};
+use tracing_subscriber::fmt::MakeWriter;
+
+/// A canned answer: status and headers.
+type Script = Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>;
+
+struct Server {
+    base: String,
+    hits: Arc<Mutex<u32>>,
+}
+
+async fn scripted(answers: Vec<(u16, Vec<(&'static str, String)>)>) -> Server {
+    let script: Script = Arc::new(Mutex::new(answers.into()));
+    let hits = Arc::new(Mutex::new(0));
+    let h = hits.clone();
+    let app = Router::new().fallback(move || {
+        let script = script.clone();
+        let hits = h.clone();
+        async move {
+            *hits.lock().unwrap() += 1;
+            let (status, headers) = script.lock().unwrap().pop_front().unwrap_or((200, vec![]));
+            let mut map = HeaderMap::new();
+            for (k, v) in headers {
+                map.insert(k, v.parse().unwrap());
+            }
+            (StatusCode::from_u16(status).unwrap(), map, "{}").into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server { base, hits }
+}
+
+#[derive(Debug)]
+struct PlainErrors;
+impl billing_http::VendorErrors for PlainErrors {
+    fn detail(&self, _: StatusCode, _: &[u8]) -> VendorDetail {
+        VendorDetail::default()
+    }
+}
+
+fn client(base: &str, config: HttpConfig) -> HttpClient {
+    HttpClient::new(
+        "test",
+        Endpoint::parse("test.base_url", base, false).unwrap(),
+        Credentials::none(),
+        config,
+        HeaderMap::new(),
+        PlainErrors,
+    )
+    .unwrap()
+}
+
+fn fast() -> HttpConfig {
+    HttpConfig {
+        retry_base_delay_ms: 1,
+        max_retry_delay_ms: 50,
+        ..HttpConfig::default()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+}
+
+fn get(c: &HttpClient) -> ApiRequest {
+    ApiRequest::new(
+        Operation::GetCustomer,
+        Method::GET,
+        c.endpoint().url(&["thing"]).unwrap(),
+    )
+}
+
+fn post(c: &HttpClient) -> ApiRequest {
+    ApiRequest::new(
+        Operation::CreateCustomer,
+        Method::POST,
+        c.endpoint().url(&["thing"]).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn transient_statuses_are_retried_and_each_retry_is_traced() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = scripted(vec![
+        (503, vec![]),
+        (502, vec![]),
+        (500, vec![]),
+        (504, vec![]),
+    ])
+    .await;
+    let c = client(&s.base, fast());
+    let r = c.send(get(&c)).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(*s.hits.lock().unwrap(), 5);
+    assert_eq!(logs.text().matches("retrying request").count(), 4);
+}
+
+#[tokio::test]
+async fn retry_after_and_rate_limit_reset_are_honoured_and_capped() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = scripted(vec![
+        (429, vec![("retry-after", "0.2".into())]),
+        (429, vec![("x-ratelimit-reset", "0.3".into())]),
+        (503, vec![("retry-after", "3600".into())]),
+    ])
+    .await;
+    let config = HttpConfig {
+        retry_base_delay_ms: 1,
+        max_retry_delay_ms: 400,
+        ..HttpConfig::default()
+    };
+    let c = client(&s.base, config);
+    assert_eq!(c.send(get(&c)).await.unwrap().status, 200);
+    let text = logs.text();
+    assert!(text.contains("wait_ms=200"), "Retry-After honoured: {text}");
+    assert!(
+        text.contains("wait_ms=300"),
+        "X-RateLimit-Reset honoured: {text}"
+    );
+    assert!(
+        text.contains("wait_ms=400"),
+        "an hour is capped at 400 ms: {text}"
+    );
+}
+
+#[tokio::test]
+async fn the_time_budget_stops_retries() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = scripted(vec![(503, vec![("retry-after", "30".into())]); 5]).await;
+    let config = HttpConfig {
+        max_retry_delay_ms: 60_000,
+        total_budget_ms: 10_000,
+        timeout_ms: 5_000,
+        ..HttpConfig::default()
+    };
+    let c = client(&s.base, config);
+    let r = c.send(get(&c)).await.unwrap();
+    assert_eq!(r.status, 503, "the last answer is returned");
+    assert_eq!(
+        *s.hits.lock().unwrap(),
+        1,
+        "a 30 s wait does not fit a 10 s budget"
+    );
+    assert!(logs.text().contains("time budget"));
+    let e = c.error(Operation::GetCustomer, &r);
+    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert!(e.is_temporary());
+}
+
+#[tokio::test]
+async fn requests_that_are_not_idempotent_are_never_resent_after_an_answer() {
+    let s = scripted(vec![(503, vec![]), (503, vec![])]).await;
+    let c = client(&s.base, fast());
+    let r = c.send(post(&c)).await.unwrap();
+    assert_eq!(r.status, 503);
+    assert_eq!(*s.hits.lock().unwrap(), 1);
+
+    let r = c
+        .send(post(&c).idempotency(Idempotency::Idempotent))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "declared idempotent: retried");
+}
+
+#[tokio::test]
+async fn structured_errors_are_not_retried() {
+    let s = scripted(vec![(400, vec![]), (404, vec![])]).await;
+    let c = client(&s.base, fast());
+    let r = c.send(get(&c)).await.unwrap();
+    assert_eq!(r.status, 400);
+    let e = c.send_ok(get(&c)).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.vendor().unwrap().status, Some(404));
+    assert_eq!(*s.hits.lock().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn refused_connections_are_retried_even_for_writes() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    // Bind, learn the port, close: nothing listens there any more.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = HttpConfig {
+        max_retries: 2,
+        ..fast()
+    };
+    let c = client(&format!("http://127.0.0.1:{port}"), config);
+    let e = c.send(post(&c)).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert!(e.is_temporary());
+    assert_eq!(logs.text().matches("retrying request").count(), 2);
+}
