@@ -1,0 +1,177 @@
+//! `BillingConfig`: which backend to use and how to reach it, from a TOML file and/or
+//! environment variables.
+
+use std::path::Path;
+
+use billing_core::{Error, Result};
+use billing_http::HttpConfig;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The environment variable prefix: `BILLING_PROVIDER`, `BILLING_LAGO_API_KEY`, ...
+pub const ENV_PREFIX: &str = "BILLING_";
+
+/// Top-level keys a configuration may have. Vendor sections are accepted (and ignored) even when
+/// their adapter is not compiled in, so one file serves builds with different features.
+const SECTIONS: &[&str] = &["provider", "http", "lago", "killbill", "billabear"];
+
+/// Which backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Provider {
+    /// The in-memory backend with the sample catalog: no server needed.
+    Memory,
+    /// Lago (feature `lago`).
+    Lago,
+    /// Kill Bill (feature `killbill`).
+    Killbill,
+    /// BillaBear (feature `billabear`).
+    Billabear,
+}
+
+impl Provider {
+    /// The name used in configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Memory => "memory",
+            Provider::Lago => "lago",
+            Provider::Killbill => "killbill",
+            Provider::Billabear => "billabear",
+        }
+    }
+}
+
+/// The whole configuration.
+///
+/// ```toml
+/// provider = "lago"
+///
+/// [lago]
+/// base_url = "https://api.getlago.com/api/v1"
+/// api_key = "..."
+///
+/// [http]
+/// timeout_ms = 10000
+/// ```
+///
+/// Each setting can also come from the environment: `BILLING_PROVIDER=lago`,
+/// `BILLING_LAGO_BASE_URL=...`, `BILLING_HTTP_TIMEOUT_MS=5000`. The environment wins over the
+/// file. `Debug` never shows a secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BillingConfig {
+    /// The backend.
+    pub provider: Provider,
+    /// HTTP settings for vendor backends.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+impl BillingConfig {
+    /// The in-memory backend, default HTTP settings.
+    pub fn memory() -> Self {
+        Self {
+            provider: Provider::Memory,
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Reads a TOML file, then applies `BILLING_*` environment variables over it.
+    ///
+    /// # Errors
+    /// A `Config` error naming the file or the setting.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(Error::config(
+                &path.display().to_string(),
+                "configuration file not found",
+            ));
+        }
+        Self::extract(Figment::new().merge(Toml::file(path)).merge(env()))
+    }
+
+    /// Reads only a TOML file.
+    ///
+    /// # Errors
+    /// A `Config` error naming the file or the setting.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(Error::config(
+                &path.display().to_string(),
+                "configuration file not found",
+            ));
+        }
+        Self::extract(Figment::new().merge(Toml::file(path)))
+    }
+
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    /// A `Config` error naming the setting.
+    pub fn from_toml_str(toml: &str) -> Result<Self> {
+        Self::extract(Figment::new().merge(Toml::string(toml)))
+    }
+
+    /// Reads only `BILLING_*` environment variables.
+    ///
+    /// # Errors
+    /// A `Config` error naming the setting (e.g. `provider` when `BILLING_PROVIDER` is unset).
+    pub fn from_env() -> Result<Self> {
+        Self::extract(Figment::new().merge(env()))
+    }
+
+    /// Extracts from any figment (for applications that merge their own sources).
+    ///
+    /// # Errors
+    /// A `Config` error naming the first bad setting.
+    pub fn extract(figment: Figment) -> Result<Self> {
+        let keys: std::collections::BTreeMap<String, figment::value::Value> =
+            figment.extract().map_err(figment_error)?;
+        if let Some(unknown) = keys.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
+            return Err(Error::config(
+                unknown,
+                format!("unknown setting; expected one of {}", SECTIONS.join(", ")),
+            ));
+        }
+        let config: Self = figment.extract().map_err(figment_error)?;
+        config.http.validate()?;
+        Ok(config)
+    }
+}
+
+/// The `BILLING_*` environment variables, mapped to settings: `BILLING_LAGO_API_KEY` is
+/// `lago.api_key`. Variables outside the known sections (such as `BILLING_TEST_*`) are ignored.
+fn env() -> Env {
+    Env::prefixed(ENV_PREFIX).filter_map(|key| {
+        let k = key.as_str().to_ascii_lowercase();
+        if k == "provider" {
+            return Some(k.into());
+        }
+        SECTIONS.iter().find_map(|section| {
+            let rest = k.strip_prefix(section)?.strip_prefix('_')?;
+            Some(format!("{section}.{rest}").into())
+        })
+    })
+}
+
+fn figment_error(e: figment::Error) -> Error {
+    let path = if e.path.is_empty() {
+        "configuration".to_owned()
+    } else {
+        e.path.join(".")
+    };
+    // figment's "invalid type/value" messages quote the value found, which may be a secret:
+    // keep only what was expected.
+    use figment::error::Kind;
+    let problem = match &e.kind {
+        Kind::InvalidType(_, expected) => format!("invalid type: expected {expected}"),
+        Kind::InvalidValue(_, expected) => format!("invalid value: expected {expected}"),
+        other => other.to_string(),
+    };
+    Error::config(&path, problem)
+}

@@ -1,0 +1,43 @@
+//! Building the configured backend.
+
+use std::sync::Arc;
+
+use billing_core::{BillingBackend, Error, InMemoryBackend, Operation, Result};
+
+use crate::config::{BillingConfig, Provider};
+use crate::traced::Traced;
+
+/// Builds the backend the configuration names, wrapped in [`Traced`].
+///
+/// Every setting is checked here, at start-up, so a bad configuration fails before the first
+/// call.
+///
+/// # Errors
+/// A `Config` error naming the setting: a missing or invalid vendor setting, or a provider whose
+/// adapter is not compiled in (enable the crate feature of the same name).
+pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
+    config.http.validate()?;
+    match config.provider {
+        Provider::Memory => Ok(Arc::new(
+            Traced::new(InMemoryBackend::with_sample_catalog()),
+        )),
+        other => Err(not_compiled_in(other)),
+    }
+}
+
+/// Whether this build can connect to `provider` (its adapter's feature is enabled).
+pub fn is_compiled_in(provider: Provider) -> bool {
+    // Each adapter adds its arm here, behind its feature.
+    matches!(provider, Provider::Memory)
+}
+
+fn not_compiled_in(provider: Provider) -> Error {
+    Error::config(
+        "provider",
+        format!(
+            "`{0}` support is not compiled in; enable the `{0}` feature of the `billing` crate",
+            provider.as_str()
+        ),
+    )
+    .with_operation(Operation::Connect)
+}
