@@ -1,5 +1,5 @@
 //! Configuration: TOML, environment, errors that name the setting, and redaction.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
 
 use billing::{BillingConfig, ErrorKind, Provider};
 use figment::Jail;
