@@ -151,7 +151,8 @@ pub trait UsageRecorder: Send + Sync {
     /// - `Rejected(InvalidInput)` for an event that fails validation (negative quantity, ...);
     ///   the other events of the batch are still recorded.
     /// - `Rejected(NotFound)` for an unknown subscription or a metric the backend does not know.
-    /// - `Rejected(Conflict)` for a canceled subscription.
+    /// - Events for a canceled subscription: vendors differ (some reject them, some store them
+    ///   without billing them); check the subscription first if it matters.
     /// - `Rejected(Unsupported)` for a timestamp the backend cannot honour
     ///   (`Capabilities::usage_backdated` false).
     /// - A temporary rejection (`Error::is_temporary`) may be retried with the same event; the
