@@ -48,15 +48,16 @@ pub(crate) fn seed(state: &mut State) {
     ] {
         let created_at = state.clock.tick();
         let charges = [
-            ("api_calls", Decimal::new(1, 2)),
-            ("storage_gb", Decimal::new(10, 2)),
+            ("api_calls", Decimal::new(1, 2), "0.01"),
+            ("storage_gb", Decimal::new(10, 2), "0.10"),
         ]
         .into_iter()
-        .map(|(metric, amount)| Charge {
+        .map(|(metric, amount, text)| Charge {
             lago_id: Uuid::new_v4(),
             code: metric.into(),
             metric_code: metric.into(),
             amount,
+            amount_text: text.into(),
             invoice_display_name: None,
             created_at,
         })
@@ -211,13 +212,15 @@ pub(crate) fn create_plan(state: &mut State, call: &Call) -> Result<Value, ApiEr
         if Param::of(c, "charge_model").text() != Some("standard") {
             push(&mut errors, "charge_model", "value_is_invalid");
         }
-        let amount = c
+        let text = c
             .get("properties")
             .and_then(|p| p.get("amount"))
             .and_then(Value::as_str)
-            .and_then(|a| Decimal::from_str(a.trim()).ok())
+            .map(str::trim);
+        let amount = text
+            .and_then(|a| Decimal::from_str(a).ok())
             .filter(|a| !a.is_sign_negative());
-        let Some(amount) = amount else {
+        let (Some(amount), Some(text)) = (amount, text) else {
             push(&mut errors, "amount", "invalid_amount");
             continue;
         };
@@ -228,6 +231,7 @@ pub(crate) fn create_plan(state: &mut State, call: &Call) -> Result<Value, ApiEr
                 .map_or_else(|| metric.code.clone(), str::to_owned),
             metric_code: metric.code.clone(),
             amount,
+            amount_text: text.to_owned(),
             invoice_display_name: Param::of(c, "invoice_display_name")
                 .text()
                 .map(str::to_owned),

@@ -85,10 +85,16 @@ pub(crate) fn upsert(state: &mut State, call: &Call) -> Result<Value, ApiError> 
     };
     let (lago_id, sequential_id, created_at) =
         (stored.lago_id, stored.sequential_id, stored.created_at);
+    let updated_at = if existing.is_some() {
+        draft.updated_at
+    } else {
+        created_at
+    };
     *stored = Customer {
         lago_id,
         sequential_id,
         created_at,
+        updated_at,
         ..draft
     };
     Ok(json!({"customer": wire::customer(stored, CustomerView::Full)}))

@@ -59,8 +59,8 @@
 //! - Events are not checked against subscriptions or metrics. Duplicates
 //!   `(external_subscription_id, transaction_id)` give 422; batches (max 100) are all or
 //!   nothing with errors keyed by index.
-//! - Time moves with the real clock plus an offset ([`LagoSim::advance_clock`],
-//!   [`LagoSim::set_clock`]). Lifecycle changes (future start, scheduled downgrade, `ending_at`)
+//! - Time follows the real clock plus an offset ([`LagoSim::advance_clock`]), or stands
+//!   still once [`LagoSim::set_clock`] froze it. Lifecycle changes (future start, scheduled downgrade, `ending_at`)
 //!   are applied lazily, when a request next reads subscriptions; all periods are in UTC.
 //!
 //! # Choices where the notes are silent or unsure
@@ -172,8 +172,9 @@ impl LagoSim {
         self.shared.lock().clock.advance(by);
     }
 
-    /// Sets the simulator's clock to `at` (it keeps running from there). Best called before any
-    /// data is created, to pin tests to a known date.
+    /// Sets the simulator's clock to `at` and freezes it there: from then on it moves only
+    /// through [`LagoSim::advance_clock`], so tests are deterministic. Best called before any
+    /// data is created.
     pub fn set_clock(&self, at: DateTime<Utc>) {
         self.shared.lock().clock.set(at);
     }

@@ -63,6 +63,8 @@ pub(crate) struct Charge {
     pub(crate) code: String,
     pub(crate) metric_code: String,
     pub(crate) amount: Decimal,
+    /// `properties.amount` as it was given (`"0.10"` stays `"0.10"`).
+    pub(crate) amount_text: String,
     pub(crate) invoice_display_name: Option<String>,
     pub(crate) created_at: DateTime<Utc>,
 }
@@ -266,7 +268,7 @@ impl State {
 
     /// Soft-deletes a customer: terminates its active subscriptions and cancels pending ones.
     pub(crate) fn delete_customer(&mut self, idx: usize) {
-        let now = self.clock.tick();
+        let now = self.clock.now();
         for i in 0..self.subscriptions.len() {
             if self.subscriptions[i].customer != idx {
                 continue;
@@ -277,9 +279,10 @@ impl State {
                 _ => {}
             }
         }
+        let updated_at = self.clock.tick();
         if let Some(c) = self.customers.get_mut(idx) {
             c.deleted_at = Some(now);
-            c.updated_at = now;
+            c.updated_at = updated_at;
             self.live_customers.remove(&c.external_id);
         }
     }

@@ -198,7 +198,7 @@ pub(crate) fn terminate(state: &mut State, call: &Call) -> Result<Value, ApiErro
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = state.clock.tick();
+    let now = state.now();
     if let Some(v) = call.query.present("on_termination_invoice") {
         state.subscriptions[idx].on_termination_invoice = v.to_owned();
     }

@@ -268,7 +268,7 @@ fn upgrade_now(
     plan_code: &str,
     ending_at: Option<Option<DateTime<Utc>>>,
 ) -> usize {
-    let now = state.clock.tick();
+    let now = state.now();
     if let Some(next) = state.next_of(current)
         && state.subscriptions[next].status == Status::Pending
     {

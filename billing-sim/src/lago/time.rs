@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
-/// The simulator's clock: real time shifted by an offset that tests move forward. Successive
-/// readings through [`Clock::tick`] strictly increase, so records created in a row have distinct,
-/// ordered `created_at` values.
+/// The simulator's clock. It follows real time (shifted by an offset that tests move forward)
+/// until it is set, from then on it is frozen and moves only when advanced, so tests are
+/// deterministic. [`Clock::tick`] readings strictly increase (by a microsecond when time stands
+/// still), so records created in a row get distinct, ordered `created_at` values.
 #[derive(Debug, Clone)]
 pub(crate) struct Clock {
     offset: Duration,
+    frozen: Option<DateTime<Utc>>,
     last: DateTime<Utc>,
 }
 
@@ -16,20 +18,22 @@ impl Clock {
     pub(crate) fn new() -> Self {
         Self {
             offset: Duration::zero(),
+            frozen: None,
             last: DateTime::<Utc>::MIN_UTC,
         }
     }
 
-    /// The current simulated time, truncated to microseconds (Postgres precision).
+    /// The current simulated time, to the microsecond (Postgres precision).
     pub(crate) fn now(&self) -> DateTime<Utc> {
+        if let Some(t) = self.frozen {
+            return t;
+        }
         let t = Utc::now() + self.offset;
-        let t = t
-            .with_nanosecond(t.timestamp_subsec_micros() * 1000)
-            .unwrap_or(t);
-        t.max(self.last)
+        t.with_nanosecond(t.timestamp_subsec_micros() * 1000)
+            .unwrap_or(t)
     }
 
-    /// Like [`Clock::now`], but strictly after the previous `tick`.
+    /// A creation timestamp: like [`Clock::now`], but strictly after the previous one.
     pub(crate) fn tick(&mut self) -> DateTime<Utc> {
         let mut t = self.now();
         if t <= self.last {
@@ -40,15 +44,16 @@ impl Clock {
     }
 
     pub(crate) fn advance(&mut self, by: Duration) {
-        self.offset += by;
+        match &mut self.frozen {
+            Some(t) => *t += by,
+            None => self.offset += by,
+        }
     }
 
+    /// Freezes the clock at `at`.
     pub(crate) fn set(&mut self, at: DateTime<Utc>) {
-        self.offset = at - Utc::now();
-        if self.last > at {
-            // Moving backwards: keep `tick` monotonic but let `now` follow the new time.
-            self.last = at;
-        }
+        self.frozen = Some(at);
+        self.last = self.last.min(at);
     }
 }
 
@@ -257,5 +262,12 @@ mod tests {
         assert!(b > a);
         c.advance(Duration::days(40));
         assert!(c.now() > b + Duration::days(39));
+        let t = at("2030-01-01T00:00:00Z");
+        c.set(t);
+        let (x, y) = (c.tick(), c.tick());
+        assert!(x >= t && y > x);
+        assert_eq!(c.now(), t);
+        c.advance(Duration::days(1));
+        assert_eq!(c.now(), at("2030-01-02T00:00:00Z"));
     }
 }

@@ -262,7 +262,7 @@ pub(crate) fn plan(state: &State, p: &Plan) -> Value {
                 "regroup_paid_fees": null,
                 "prorated": false,
                 "min_amount_cents": 0,
-                "properties": {"amount": c.amount.normalize().to_string()},
+                "properties": {"amount": c.amount_text},
                 "filters": [],
                 "taxes": [],
                 "applied_pricing_unit": null,
