@@ -1,4 +1,5 @@
 //! The Lago simulator against the behaviour in `vendors/lago.md`, over real HTTP.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns: a failed request should fail the test
 
 use billing_sim::lago::{LagoSim, rate_limit_headers};
 use billing_sim::{FaultConfig, SimOptions};

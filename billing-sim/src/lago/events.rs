@@ -30,7 +30,7 @@ pub(crate) fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
     let secs = Decimal::from_str(&text)
         .or_else(|_| Decimal::from_scientific(&text))
         .ok()?;
-    let millis = (secs * Decimal::from(1000)).trunc().to_i64()?;
+    let millis = secs.checked_mul(Decimal::from(1000))?.trunc().to_i64()?;
     Utc.timestamp_millis_opt(millis).single()
 }
 
@@ -148,12 +148,15 @@ pub(crate) fn batch(state: &mut State, call: &Call) -> Result<Value, ApiError> {
 /// external subscription id that was running at the event's timestamp.
 fn resolve(state: &State, e: &Event) -> Option<(String, String)> {
     let ext = e.external_subscription_id.as_deref()?;
-    let s = state.subscriptions.iter().rev().find(|s| {
-        s.external_id == ext
-            && s.status != Status::Canceled
-            && s.started_at.is_some_and(|st| st <= e.timestamp)
-            && s.terminated_at.is_none_or(|t| e.timestamp <= t)
-    })?;
+    let s = state
+        .rows_of(ext)
+        .rev()
+        .map(|i| &state.subscriptions[i])
+        .find(|s| {
+            s.status != Status::Canceled
+                && s.started_at.is_some_and(|st| st <= e.timestamp)
+                && s.terminated_at.is_none_or(|t| e.timestamp <= t)
+        })?;
     let c = state.customers.get(s.customer)?;
     Some((c.lago_id.to_string(), s.lago_id.to_string()))
 }
@@ -218,5 +221,18 @@ mod tests {
         );
         assert_eq!(t(json!("2022-04-29T08:59:51Z")), None);
         assert_eq!(t(json!(true)), None);
+        assert_eq!(t(json!("79228162514264337593543950335")), None);
+        assert_eq!(t(json!(1e300)), None);
+        for odd in [
+            "1e-100",
+            "1e100",
+            "9e99999999999",
+            "-1e-99999999999",
+            "1e",
+            "e5",
+            ".",
+        ] {
+            let _ = t(json!(odd));
+        }
     }
 }

@@ -183,6 +183,19 @@ pub(crate) struct Event {
     pub(crate) created_at: DateTime<Utc>,
 }
 
+/// The next lifecycle transition of a row, if any: its `ending_at` (active), its scheduled
+/// downgrade start, or the start of its subscription day (future subscription).
+fn due(s: &Subscription) -> Option<(DateTime<Utc>, Transition)> {
+    match s.status {
+        Status::Active => s.ending_at.map(|e| (e, Transition::End)),
+        Status::Pending => Some(match s.scheduled_start {
+            Some(at) => (at, Transition::StartNext),
+            None => (start_of_day(s.subscription_at), Transition::Activate),
+        }),
+        Status::Terminated | Status::Canceled => None,
+    }
+}
+
 /// Everything the simulator knows (one organization).
 #[derive(Debug)]
 pub(crate) struct State {
@@ -191,6 +204,10 @@ pub(crate) struct State {
     /// external_id -> index, for customers not deleted.
     live_customers: HashMap<String, usize>,
     pub(crate) subscriptions: Vec<Subscription>,
+    /// external_id -> indices of its rows, oldest first.
+    rows_by_external_id: HashMap<String, Vec<usize>>,
+    /// No lifecycle transition is due before this time (a lower bound; `None`: none known).
+    next_due: Option<DateTime<Utc>>,
     pub(crate) events: Vec<Event>,
     event_keys: HashSet<(Option<String>, String)>,
     events_by_subscription: HashMap<String, Vec<usize>>,
@@ -216,6 +233,8 @@ impl State {
             customers: Vec::new(),
             live_customers: HashMap::new(),
             subscriptions: Vec::new(),
+            rows_by_external_id: HashMap::new(),
+            next_due: None,
             events: Vec::new(),
             event_keys: HashSet::new(),
             events_by_subscription: HashMap::new(),
@@ -302,12 +321,40 @@ impl State {
     /// The row that follows `idx` (an upgrade's new row or a scheduled downgrade), ignoring
     /// canceled ones.
     pub(crate) fn next_of(&self, idx: usize) -> Option<usize> {
-        self.subscriptions
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, s)| s.previous == Some(idx) && s.status != Status::Canceled)
-            .map(|(i, _)| i)
+        let external_id = &self.subscriptions.get(idx)?.external_id;
+        self.rows_of(external_id).rev().find(|&i| {
+            let s = &self.subscriptions[i];
+            s.previous == Some(idx) && s.status != Status::Canceled
+        })
+    }
+
+    /// Indices of the rows with this external_id, oldest first.
+    pub(crate) fn rows_of(&self, external_id: &str) -> impl DoubleEndedIterator<Item = usize> + '_ {
+        self.rows_by_external_id
+            .get(external_id)
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
+    /// Stores a new row and returns its index.
+    pub(crate) fn push_subscription(&mut self, row: Subscription) -> usize {
+        let idx = self.subscriptions.len();
+        self.rows_by_external_id
+            .entry(row.external_id.clone())
+            .or_default()
+            .push(idx);
+        self.subscriptions.push(row);
+        self.note_due(idx);
+        idx
+    }
+
+    /// Records that row `idx` may have a new lifecycle deadline (call after changing its
+    /// status, `ending_at`, `subscription_at` or scheduled start).
+    pub(crate) fn note_due(&mut self, idx: usize) {
+        if let Some((at, _)) = self.subscriptions.get(idx).and_then(due) {
+            self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
+        }
     }
 
     /// Terminates a row at `at` and cancels its scheduled downgrade, if any.
@@ -335,6 +382,9 @@ impl State {
     /// scheduled downgrades take effect, subscriptions past `ending_at` terminate.
     pub(crate) fn settle(&mut self) {
         let now = self.clock.now();
+        if self.next_due.is_none_or(|d| d > now) {
+            return;
+        }
         while let Some((at, idx, transition)) = self.next_transition(now) {
             match transition {
                 Transition::End => self.terminate(idx, at),
@@ -358,20 +408,18 @@ impl State {
                 }
             }
         }
+        self.next_due = self
+            .subscriptions
+            .iter()
+            .filter_map(due)
+            .map(|(at, _)| at)
+            .min();
     }
 
     fn next_transition(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, usize, Transition)> {
         let mut best: Option<(DateTime<Utc>, Transition, usize)> = None;
         for (i, s) in self.subscriptions.iter().enumerate() {
-            let due = match s.status {
-                Status::Active => s.ending_at.map(|e| (e, Transition::End)),
-                Status::Pending => match s.scheduled_start {
-                    Some(at) => Some((at, Transition::StartNext)),
-                    None => Some((start_of_day(s.subscription_at), Transition::Activate)),
-                },
-                Status::Terminated | Status::Canceled => None,
-            };
-            if let Some((at, t)) = due
+            if let Some((at, t)) = due(s)
                 && at <= now
                 && best.is_none_or(|b| (at, t) < (b.0, b.1))
             {

@@ -27,17 +27,15 @@ fn status_named(name: &str) -> Option<Status> {
 fn find(state: &State, external_id: &str, status: Option<&str>) -> Result<usize, ApiError> {
     let wanted = status_named(status.unwrap_or("active"));
     state
-        .subscriptions
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.external_id == external_id && Some(s.status) == wanted)
-        .max_by_key(|(_, s)| {
+        .rows_of(external_id)
+        .filter(|&i| Some(state.subscriptions[i].status) == wanted)
+        .max_by_key(|&i| {
+            let s = &state.subscriptions[i];
             (
                 s.terminated_at.or(s.canceled_at).or(s.started_at),
                 s.created_at,
             )
         })
-        .map(|(i, _)| i)
         .ok_or(ApiError::NotFound("subscription_not_found"))
 }
 
@@ -174,6 +172,7 @@ pub(crate) fn update(state: &mut State, call: &Call) -> Result<Value, ApiError> 
     if let Some(b) = truthy(m.get("progressive_billing_disabled")) {
         s.progressive_billing_disabled = b;
     }
+    state.note_due(idx);
     Ok(json!({"subscription": wire::subscription(state, idx, true)}))
 }
 

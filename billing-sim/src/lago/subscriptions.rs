@@ -125,9 +125,8 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Result<Value, ApiError> 
     let current = editable(state, customer, &external_id);
     let Some(current) = current else {
         if state
-            .subscriptions
-            .iter()
-            .any(|s| s.status == Status::Active && s.external_id == external_id)
+            .rows_of(&external_id)
+            .any(|i| state.subscriptions[i].status == Status::Active)
         {
             return Err(ApiError::field("external_id", "value_already_exist"));
         }
@@ -177,17 +176,14 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Result<Value, ApiError> 
 /// The customer's active or future (not a scheduled downgrade) row with this external_id.
 fn editable(state: &State, customer: usize, external_id: &str) -> Option<usize> {
     state
-        .subscriptions
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
+        .rows_of(external_id)
+        .filter(|&i| {
+            let s = &state.subscriptions[i];
             s.customer == customer
-                && s.external_id == external_id
                 && (s.status == Status::Active
                     || (s.status == Status::Pending && s.previous.is_none()))
         })
-        .max_by_key(|(_, s)| s.started_at)
-        .map(|(i, _)| i)
+        .max_by_key(|&i| state.subscriptions[i].started_at)
 }
 
 fn blank_row(
@@ -255,8 +251,7 @@ fn insert_new(
         row.status = Status::Active;
         row.started_at = Some(subscription_at);
     }
-    state.subscriptions.push(row);
-    state.subscriptions.len() - 1
+    state.push_subscription(row)
 }
 
 /// Upgrade: the current row is terminated now and a new row (new lago_id, same external_id)
@@ -286,8 +281,7 @@ fn upgrade_now(
     if !m.contains_key("consolidate_invoice") {
         row.consolidate_invoice = old.consolidate_invoice;
     }
-    state.subscriptions.push(row);
-    state.subscriptions.len() - 1
+    state.push_subscription(row)
 }
 
 /// Downgrade: a pending row follows the current one from the start of the next billing period
@@ -316,5 +310,5 @@ fn schedule_downgrade(
     if !m.contains_key("consolidate_invoice") {
         row.consolidate_invoice = old.consolidate_invoice;
     }
-    state.subscriptions.push(row);
+    state.push_subscription(row);
 }

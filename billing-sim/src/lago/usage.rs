@@ -48,7 +48,9 @@ pub(crate) fn aggregate(metric: &Metric, events: &[&Event]) -> Decimal {
     };
     match metric.aggregation {
         Aggregation::Count => Decimal::from(events.len()),
-        Aggregation::Sum => values().sum(),
+        Aggregation::Sum => values()
+            .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v))
+            .unwrap_or(Decimal::MAX),
         Aggregation::Max => values().max().unwrap_or(Decimal::ZERO),
         Aggregation::Latest => events
             .iter()
@@ -72,9 +74,11 @@ pub(crate) fn aggregate(metric: &Metric, events: &[&Event]) -> Decimal {
 /// The standard charge model: units x amount per unit, in minor units, rounded half up.
 pub(crate) fn amount_cents(units: Decimal, charge: &Charge, currency: &str) -> i64 {
     let scale = Decimal::from(10_i64.pow(exponent(currency)));
-    (units * charge.amount * scale)
-        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-        .to_i64()
+    units
+        .checked_mul(charge.amount)
+        .and_then(|a| a.checked_mul(scale))
+        .map(|a| a.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero))
+        .and_then(|a| a.to_i64())
         .unwrap_or(i64::MAX)
 }
 
@@ -88,11 +92,9 @@ pub(crate) fn current(state: &mut State, call: &Call) -> Result<Value, ApiError>
     let q = &call.query;
     let external_id = q.get("external_subscription_id").unwrap_or("");
     let sub = state
-        .subscriptions
-        .iter()
-        .find(|s| {
-            s.status == Status::Active && s.customer == customer && s.external_id == external_id
-        })
+        .rows_of(external_id)
+        .map(|i| &state.subscriptions[i])
+        .find(|s| s.status == Status::Active && s.customer == customer)
         .ok_or(ApiError::MethodNotAllowed("no_active_subscription"))?;
     let plan = state
         .plan(&sub.plan_code)
