@@ -1276,3 +1276,92 @@ async fn malformed_input_never_breaks_the_server() {
     }
     assert_eq!(lago.get("/customers").await.0, 200, "still serving");
 }
+
+#[tokio::test]
+async fn backdated_anniversary_and_upgrade_cancels_a_scheduled_downgrade() {
+    let lago = Lago::start().await;
+    let (status, sub) = lago
+        .subscribe_with(json!({"external_customer_id": "c", "external_id": "ann", "plan_code": "pro-monthly",
+                               "subscription_at": "2030-01-20T06:00:00Z", "billing_time": "anniversary"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["billing_time"], "anniversary");
+    assert_eq!(sub["started_at"], "2030-01-20T06:00:00.000Z");
+    assert_eq!(
+        sub["current_billing_period_started_at"],
+        "2030-02-20T00:00:00Z"
+    );
+    assert_eq!(
+        sub["current_billing_period_ending_at"],
+        "2030-03-19T23:59:59Z"
+    );
+
+    let down = lago.subscribe("c", "ann", "starter-monthly").await;
+    assert_eq!(down["downgrade_plan_date"], "2030-03-20");
+    let pending = lago.get("/subscriptions/ann?status=pending").await.1["subscription"].clone();
+    // Re-sending the current plan is the idempotent case: the scheduled change stays.
+    let same = lago.subscribe("c", "ann", "pro-monthly").await;
+    assert_eq!(same["next_plan_code"], "starter-monthly");
+    // A real upgrade applies now and cancels the scheduled change.
+    let (status, _) = lago
+        .post("/plans", json!({"plan": {"name": "Enterprise", "code": "enterprise-monthly", "interval": "monthly",
+            "amount_cents": 9000, "amount_currency": "USD", "pay_in_advance": false, "charges": []}}))
+        .await;
+    assert_eq!(status, 200);
+    let up = lago.subscribe("c", "ann", "enterprise-monthly").await;
+    assert_eq!(up["previous_plan_code"], "pro-monthly");
+    assert_eq!(up["next_plan_code"], Value::Null);
+    assert_eq!(
+        up["lago_id"],
+        lago.get("/subscriptions/ann").await.1["subscription"]["lago_id"]
+    );
+    assert_eq!(lago.get("/subscriptions/ann?status=pending").await.0, 404);
+    let (_, canceled) = lago.get("/subscriptions/ann?status=canceled").await;
+    assert_eq!(canceled["subscription"]["lago_id"], pending["lago_id"]);
+    assert_eq!(lago.sim.subscription_row_count(), 3);
+}
+
+#[tokio::test]
+async fn events_list_and_resolution_after_processing() {
+    let lago = Lago::start().await;
+    let sub = lago.subscribe("c", "s", "starter-monthly").await;
+    for (tx, ts) in [("a", "2030-03-10T12:00:01Z"), ("b", "2030-03-10T12:00:02Z")] {
+        assert_eq!(
+            lago.event("s", tx, "api_calls", json!({"quantity": 1}), unix(ts))
+                .await
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        lago.event("x", "c", "logins", json!({}), unix("2030-03-10T12:00:03Z"))
+            .await
+            .0,
+        200
+    );
+    let (_, v) = lago
+        .get("/events?external_subscription_id=s&per_page=1")
+        .await;
+    assert_eq!(v["events"][0]["transaction_id"], "b", "newest first");
+    assert_eq!(v["meta"]["total_count"], 2);
+    assert_eq!(v["events"][0]["lago_subscription_id"], sub["lago_id"]);
+    assert_eq!(v["events"][0]["lago_customer_id"], sub["lago_customer_id"]);
+    let (_, v) = lago.get("/events?code=logins").await;
+    assert_eq!(v["events"][0]["lago_subscription_id"], Value::Null);
+}
+
+#[tokio::test]
+async fn standalone_handle_serves_until_dropped() {
+    let sim = LagoSim::start(SimOptions::default()).await.unwrap();
+    let url = format!("{}/plans", sim.api_url());
+    let server = tokio::spawn(sim.into_server().wait());
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(LagoSim::API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "state survives the handle");
+    server.abort();
+}

@@ -130,9 +130,16 @@ impl LagoSim {
         &self.server
     }
 
-    /// Consumes the handle and serves until the process ends (for a standalone binary).
+    /// Consumes the handle and serves until the process ends (for a standalone binary;
+    /// [`SimServer::wait`] consumes its server, so it cannot be called through [`Self::server`]).
     pub async fn wait(self) {
         self.server.wait().await;
+    }
+
+    /// Gives up the inspection methods and keeps only the server (the simulator keeps its
+    /// state: the router owns it).
+    pub fn into_server(self) -> SimServer {
+        self.server
     }
 
     /// How many events are stored.
