@@ -100,18 +100,14 @@ pub(crate) fn upsert(state: &mut State, call: &Call) -> Result<Value, ApiError> 
     Ok(json!({"customer": wire::customer(stored, CustomerView::Full)}))
 }
 
+/// A customer not stored yet (ids and timestamps are set when it is).
 fn blank(external_id: &str) -> Customer {
-    let mut fields = Map::new();
-    fields.insert("account_type".into(), "customer".into());
-    fields.insert("finalize_zero_amount_invoice".into(), "inherit".into());
-    fields.insert("billing_entity_code".into(), "default".into());
-    fields.insert("skip_invoice_custom_sections".into(), false.into());
     let epoch = chrono::DateTime::<chrono::Utc>::MIN_UTC;
     Customer {
         lago_id: Uuid::nil(),
         external_id: external_id.to_owned(),
         sequential_id: 0,
-        fields,
+        fields: Customer::default_fields(),
         shipping: Map::new(),
         billing: Map::new(),
         metadata: Vec::new(),

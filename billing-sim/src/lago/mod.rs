@@ -59,12 +59,18 @@
 //! - Events are not checked against subscriptions or metrics. Duplicates
 //!   `(external_subscription_id, transaction_id)` give 422; batches (max 100) are all or
 //!   nothing with errors keyed by index.
-//! - Time follows the real clock plus an offset ([`LagoSim::advance_clock`]), or stands
-//!   still once [`LagoSim::set_clock`] froze it. Lifecycle changes (future start, scheduled downgrade, `ending_at`)
-//!   are applied lazily, when a request next reads subscriptions; all periods are in UTC.
+//! - `ending_at` (create or `PUT`) must fall on a later date than today and than the
+//!   subscription date, else 422 `invalid_date` (Lago compares dates, not instants).
+//! - Time follows the real clock plus an offset ([`LagoSim::advance_clock`]), or stands still
+//!   once [`LagoSim::set_clock`] froze it. Lifecycle changes (future start, scheduled
+//!   downgrade, `ending_at`) are applied lazily, when a request next reads subscriptions;
+//!   all periods are in UTC (the organization's timezone; customer timezones are premium).
 //!
 //! # Choices where the notes are silent or unsure
-//! - A blank subscription `name` is rendered `null`.
+//! - A blank subscription `name` is rendered `null` (lago-api stores `name.to_s.strip`; `null`
+//!   keeps clients that expect a string honest).
+//! - Re-sending the current plan while a downgrade is scheduled returns the current row and
+//!   keeps the scheduled change (Lago's same-plan branch runs before any plan-change logic).
 //! - Unknown customer on current usage: 404 `resource_not_found` (the notes' inference).
 //! - A page beyond the last has `prev_page: null` too (Kaminari's out-of-range rule);
 //!   `per_page` below 1 or unparsable falls back to 100.
@@ -72,7 +78,11 @@
 //!   usage counts events in `[max(period start, started_at), period end]`.
 //! - Expired subscriptions are terminated at their `ending_at`; scheduled downgrades switch at
 //!   the period boundary; future subscriptions start on their `subscription_at` date.
-//! - Property values that are not numbers are ignored by sum/max/latest aggregations.
+//! - Property values that are not numbers are ignored by sum/max/latest aggregations, and
+//!   `events_count` counts every event of the metric in the window. Sums that overflow
+//!   saturate instead of failing.
+//! - The subscription date decides the start state by date (UTC): today or earlier is active
+//!   at once with `started_at = subscription_at`, later is pending.
 //! - Rate-limit headers only appear on injected 429s (see [`rate_limit_headers`]).
 
 mod catalog;

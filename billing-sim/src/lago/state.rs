@@ -120,6 +120,18 @@ pub(crate) struct Customer {
     pub(crate) deleted_at: Option<DateTime<Utc>>,
 }
 
+impl Customer {
+    /// The attributes a new customer starts with.
+    pub(crate) fn default_fields() -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("account_type".into(), "customer".into());
+        fields.insert("finalize_zero_amount_invoice".into(), "inherit".into());
+        fields.insert("billing_entity_code".into(), "default".into());
+        fields.insert("skip_invoice_custom_sections".into(), false.into());
+        fields
+    }
+}
+
 /// A subscription row's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Status {
@@ -263,16 +275,11 @@ impl State {
     pub(crate) fn insert_customer(&mut self, external_id: &str) -> usize {
         let now = self.clock.tick();
         let sequential_id = self.customers.len() as u64 + 1;
-        let mut fields = Map::new();
-        fields.insert("account_type".into(), "customer".into());
-        fields.insert("finalize_zero_amount_invoice".into(), "inherit".into());
-        fields.insert("billing_entity_code".into(), "default".into());
-        fields.insert("skip_invoice_custom_sections".into(), false.into());
         self.customers.push(Customer {
             lago_id: Uuid::new_v4(),
             external_id: external_id.to_owned(),
             sequential_id,
-            fields,
+            fields: Customer::default_fields(),
             shipping: Map::new(),
             billing: Map::new(),
             metadata: Vec::new(),
