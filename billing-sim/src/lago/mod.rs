@@ -74,8 +74,10 @@
 //! - Unknown customer on current usage: 404 `resource_not_found` (the notes' inference).
 //! - A page beyond the last has `prev_page: null` too (Kaminari's out-of-range rule);
 //!   `per_page` below 1 or unparsable falls back to 100.
-//! - `current_billing_period_started_at` is the later of the period start and `started_at`;
-//!   usage counts events in `[max(period start, started_at), period end]`.
+//! - `current_billing_period_started_at` is the later of the period start and the exact
+//!   `started_at` (lago-api's `charges_from_datetime`), and usage counts events in
+//!   `[that, period end]`: an event stamped even a millisecond before `started_at` (say, whole
+//!   Unix seconds sent right after creating the subscription) is not counted.
 //! - Expired subscriptions are terminated at their `ending_at`; scheduled downgrades switch at
 //!   the period boundary; future subscriptions start on their `subscription_at` date.
 //! - Property values that are not numbers are ignored by sum/max/latest aggregations, and
