@@ -1,0 +1,308 @@
+//! What a subscription looks like at a given instant: its entitlement state, active plan,
+//! charged-through date and event stream, rendered as SubscriptionJson and BundleJson.
+//!
+//! Invoicing is not simulated; the simulator behaves as if every in-advance recurring charge
+//! was invoiced at the start of its period, so `chargedThroughDate` is the end of the current
+//! monthly period (none for a usage-only plan, as no recurring item moves it).
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::catalog::{self, Plan};
+use super::state::{Bundle, Db, Subscription};
+use super::time::{Periods, fmt_date, fmt_datetime};
+use super::wire::{
+    BlockPriceOut, BundleOut, BundleTimelineOut, EventOut, Num, PhasePriceOut, SubscriptionOut,
+    TierPriceOut, UsagePriceOut,
+};
+
+/// The catalog plan named `name` (a synthetic empty plan if the catalog no longer has it).
+pub(crate) fn plan_named(name: &str) -> Plan {
+    catalog::find_plan(true, name).unwrap_or(Plan {
+        name: "",
+        product: "",
+        recurring: None,
+        usages: Vec::new(),
+    })
+}
+
+/// EntitlementState at `now`: PENDING before the start, CANCELLED once the entitlement ended,
+/// ACTIVE otherwise (a cancellation scheduled in the future keeps it ACTIVE).
+pub(crate) fn state(sub: &Subscription, now: DateTime<Utc>) -> &'static str {
+    if now < sub.entitlement_start {
+        "PENDING"
+    } else if sub
+        .cancellation
+        .as_ref()
+        .is_some_and(|c| c.entitlement_end <= now)
+    {
+        "CANCELLED"
+    } else {
+        "ACTIVE"
+    }
+}
+
+/// The name of the plan in force at `now` (the last one active before the entitlement ended;
+/// the first one while the subscription is pending).
+pub(crate) fn active_plan(sub: &Subscription, now: DateTime<Utc>) -> String {
+    let at = match &sub.cancellation {
+        Some(c) if c.entitlement_end <= now => c.entitlement_end - Duration::milliseconds(1),
+        _ => now,
+    };
+    sub.plans
+        .iter()
+        .rev()
+        .find(|p| p.effective <= at)
+        .or_else(|| sub.plans.first())
+        .map(|p| p.plan.clone())
+        .unwrap_or_default()
+}
+
+/// The subscription's monthly billing periods.
+pub(crate) fn periods(sub: &Subscription) -> Periods {
+    Periods {
+        start: sub.billing_start,
+        bcd: sub.bcd,
+    }
+}
+
+/// The end of the invoiced period at `now`, as an instant (what END_OF_TERM means), or `None`
+/// when nothing is invoiced in advance (pending billing, usage-only plan, billing ended).
+pub(crate) fn charged_through(sub: &Subscription, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if now < sub.billing_start {
+        return None;
+    }
+    let at = match &sub.cancellation {
+        Some(c) if c.billing_end <= now => c.billing_end - Duration::milliseconds(1),
+        _ => now,
+    };
+    if at < sub.billing_start {
+        return None;
+    }
+    let plan = plan_named(&active_plan(sub, at));
+    plan.recurring?;
+    Some(periods(sub).end_of_period_at(at))
+}
+
+/// `chargedThroughDate` (a LocalDate).
+fn charged_through_date(sub: &Subscription, now: DateTime<Utc>) -> Option<NaiveDate> {
+    charged_through(sub, now).map(|t| t.date_naive())
+}
+
+struct RawEvent {
+    at: DateTime<Utc>,
+    order: u8,
+    id: uuid::Uuid,
+    kind: &'static str,
+    service: &'static str,
+    service_state: &'static str,
+    plan: String,
+    blocked_entitlement: bool,
+}
+
+fn event_out(e: RawEvent) -> EventOut {
+    let plan = plan_named(&e.plan);
+    EventOut {
+        event_id: e.id,
+        billing_period: Some(plan.billing_period().to_owned()),
+        effective_date: fmt_datetime(e.at),
+        catalog_effective_date: fmt_datetime(catalog::effective_date()),
+        plan: Some(e.plan.clone()),
+        product: Some(plan.product.to_owned()),
+        price_list: Some(catalog::PRICE_LIST.to_owned()),
+        event_type: e.kind,
+        is_blocked_billing: false,
+        is_blocked_entitlement: e.blocked_entitlement,
+        service_name: e.service,
+        service_state_name: e.service_state,
+        phase: Some(plan.phase_name()),
+        audit_logs: Vec::new(),
+    }
+}
+
+fn plan_at(sub: &Subscription, at: DateTime<Utc>) -> String {
+    sub.plans
+        .iter()
+        .rev()
+        .find(|p| p.effective < at)
+        .or_else(|| sub.plans.first())
+        .map(|p| p.plan.clone())
+        .unwrap_or_default()
+}
+
+/// The subscription's events, past and future, ordered as Kill Bill orders them (effective
+/// date, then event type).
+pub(crate) fn events(sub: &Subscription) -> Vec<EventOut> {
+    let first_plan = sub
+        .plans
+        .first()
+        .map(|p| p.plan.clone())
+        .unwrap_or_default();
+    let mut raw = vec![
+        RawEvent {
+            at: sub.entitlement_start,
+            order: 0,
+            id: sub.start_entitlement_event_id,
+            kind: "START_ENTITLEMENT",
+            service: "entitlement-service",
+            service_state: "ENT_STARTED",
+            plan: first_plan.clone(),
+            blocked_entitlement: false,
+        },
+        RawEvent {
+            at: sub.billing_start,
+            order: 1,
+            id: sub.start_billing_event_id,
+            kind: "START_BILLING",
+            service: "billing-service",
+            service_state: "START_BILLING",
+            plan: first_plan,
+            blocked_entitlement: false,
+        },
+    ];
+    for change in sub.plans.iter().skip(1) {
+        raw.push(RawEvent {
+            at: change.effective,
+            order: 7,
+            id: change.event_id,
+            kind: "CHANGE",
+            service: "entitlement+billing-service",
+            service_state: "CHANGE",
+            plan: change.plan.clone(),
+            blocked_entitlement: false,
+        });
+    }
+    if let Some(c) = &sub.cancellation {
+        raw.push(RawEvent {
+            at: c.entitlement_end,
+            order: 8,
+            id: c.entitlement_event_id,
+            kind: "STOP_ENTITLEMENT",
+            service: "entitlement-service",
+            service_state: "ENT_CANCELLED",
+            plan: plan_at(sub, c.entitlement_end),
+            blocked_entitlement: true,
+        });
+        raw.push(RawEvent {
+            at: c.billing_end,
+            order: 9,
+            id: c.billing_event_id,
+            kind: "STOP_BILLING",
+            service: "billing-service",
+            service_state: "STOP_BILLING",
+            plan: plan_at(sub, c.billing_end),
+            blocked_entitlement: false,
+        });
+    }
+    raw.sort_by_key(|e| (e.at, e.order));
+    raw.into_iter().map(event_out).collect()
+}
+
+fn phase_price(plan: &Plan) -> PhasePriceOut {
+    PhasePriceOut {
+        plan_name: plan.name.to_owned(),
+        phase_name: plan.phase_name(),
+        phase_type: "EVERGREEN",
+        fixed_price: None,
+        recurring_price: plan.recurring.map(Num),
+        usage_prices: plan
+            .usages
+            .iter()
+            .map(|u| UsagePriceOut {
+                usage_name: u.name.clone(),
+                usage_type: "CONSUMABLE",
+                billing_mode: "IN_ARREAR",
+                tier_block_policy: "ALL_TIERS",
+                tier_prices: vec![TierPriceOut {
+                    block_prices: vec![BlockPriceOut {
+                        unit_name: u.unit.to_owned(),
+                        size: Num(Decimal::ONE),
+                        price: Num(u.price),
+                        max: Num(Decimal::NEGATIVE_ONE),
+                    }],
+                }],
+            })
+            .collect(),
+    }
+}
+
+/// SubscriptionJson at `now`. `currency` is the account's: without one, `prices` is empty.
+pub(crate) fn subscription_json(
+    sub: &Subscription,
+    bundle_key: &str,
+    currency: Option<&str>,
+    now: DateTime<Utc>,
+) -> SubscriptionOut {
+    let plan = plan_named(&active_plan(sub, now));
+    let mut prices: Vec<PhasePriceOut> = Vec::new();
+    if currency.is_some() {
+        let mut last: Option<&str> = None;
+        for seg in &sub.plans {
+            if last != Some(seg.plan.as_str()) {
+                prices.push(phase_price(&plan_named(&seg.plan)));
+                last = Some(seg.plan.as_str());
+            }
+        }
+    }
+    SubscriptionOut {
+        account_id: sub.account_id,
+        bundle_id: sub.bundle_id,
+        bundle_external_key: bundle_key.to_owned(),
+        subscription_id: sub.id,
+        external_key: sub.external_key.clone(),
+        start_date: fmt_datetime(sub.entitlement_start),
+        product_name: plan.product.to_owned(),
+        product_category: plan.category(),
+        billing_period: plan.billing_period(),
+        phase_type: "EVERGREEN",
+        price_list: catalog::PRICE_LIST,
+        plan_name: plan.name.to_owned(),
+        state: state(sub, now),
+        source_type: "NATIVE",
+        cancelled_date: sub
+            .cancellation
+            .as_ref()
+            .map(|c| fmt_datetime(c.entitlement_end)),
+        charged_through_date: charged_through_date(sub, now).map(fmt_date),
+        billing_start_date: fmt_datetime(sub.billing_start),
+        billing_end_date: sub
+            .cancellation
+            .as_ref()
+            .map(|c| fmt_datetime(c.billing_end)),
+        bill_cycle_day_local: sub.bcd,
+        quantity: sub.quantity,
+        events: events(sub),
+        prices,
+        price_overrides: None,
+        audit_logs: Vec::new(),
+    }
+}
+
+/// BundleJson: the bundle's subscriptions (cancelled ones included) and its timeline.
+pub(crate) fn bundle_json(db: &Db, bundle: &Bundle, now: DateTime<Utc>) -> BundleOut {
+    let currency = db
+        .accounts
+        .get(&bundle.account_id)
+        .and_then(|a| a.data.currency.clone());
+    let subs = db.subscriptions_of_bundle(bundle.id);
+    let subscriptions: Vec<SubscriptionOut> = subs
+        .iter()
+        .map(|s| subscription_json(s, &bundle.external_key, currency.as_deref(), now))
+        .collect();
+    let mut timeline: Vec<EventOut> = subs.iter().flat_map(|s| events(s)).collect();
+    timeline.sort_by(|a, b| a.effective_date.cmp(&b.effective_date));
+    BundleOut {
+        account_id: bundle.account_id,
+        bundle_id: bundle.id,
+        external_key: bundle.external_key.clone(),
+        subscriptions,
+        timeline: BundleTimelineOut {
+            account_id: bundle.account_id,
+            bundle_id: bundle.id,
+            external_key: bundle.external_key.clone(),
+            events: timeline,
+            audit_logs: Vec::new(),
+        },
+        audit_logs: Vec::new(),
+    }
+}
