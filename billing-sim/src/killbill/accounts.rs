@@ -106,13 +106,10 @@ pub(crate) fn account_json(account: &Account, balance: bool, cba: bool) -> Accou
     }
 }
 
+/// An unknown account id: the tenant-context lookup fails before the account API runs, so the
+/// answer is `ObjectDoesNotExist` with a null code (observed), not 3002 as the notes say.
 fn not_found_for_id(id: Uuid) -> KbError {
-    KbError::json(
-        StatusCode::NOT_FOUND,
-        ACCOUNT_API,
-        Some(3002),
-        format!("Account does not exist for id {id}"),
-    )
+    KbError::object_does_not_exist(id, "ACCOUNT")
 }
 
 /// `POST /1.0/kb/accounts`: 201, empty body, `Location` with the full URL.
@@ -150,10 +147,7 @@ pub(crate) async fn create(
         ));
     }
     if external_key.chars().count() > EXTERNAL_KEY_MAX {
-        return Err(KbError::db_error(
-            "java.sql.SQLDataException",
-            "Data too long for column 'external_key' at row 1",
-        ));
+        return Err(KbError::value_too_long("EXTERNAL_KEY", EXTERNAL_KEY_MAX));
     }
     let data = AccountData {
         name: input.name,
@@ -176,7 +170,7 @@ pub(crate) async fn create(
         locale: input.locale,
         phone: input.phone,
         notes: input.notes,
-        is_migrated: input.is_migrated.unwrap_or(false),
+        is_migrated: input.is_migrated,
     };
     db.accounts.insert(
         id,
@@ -194,7 +188,7 @@ pub(crate) async fn create(
     Ok(created(&headers, &format!("/1.0/kb/accounts/{id}")))
 }
 
-/// `GET /1.0/kb/accounts/{accountId}`: 200, or 404 with code 3002.
+/// `GET /1.0/kb/accounts/{accountId}`: 200, or 404 (`ObjectDoesNotExist`, code null).
 pub(crate) async fn get(
     State(sim): State<Sim>,
     Extension(tenant): Extension<TenantCtx>,
@@ -280,9 +274,9 @@ pub(crate) async fn list(
         ids.len(),
         "/1.0/kb/accounts/pagination",
         &[
-            ("accountWithBalance", balance.to_string()),
             ("accountWithBalanceAndCBA", cba.to_string()),
             ("audit", audit),
+            ("accountWithBalance", balance.to_string()),
         ],
     ));
     Ok(resp)
@@ -379,9 +373,7 @@ fn merge(data: &mut AccountData, input: AccountIn, reset: bool) {
     if let Some(v) = input.is_payment_delegated_to_parent {
         data.is_payment_delegated_to_parent = v;
     }
-    if let Some(v) = input.is_migrated {
-        data.is_migrated = v;
-    }
+    pick(&mut data.is_migrated, input.is_migrated, reset);
 }
 
 /// `PUT /1.0/kb/accounts/{accountId}`: 204. Partial by default (null fields are ignored);

@@ -94,6 +94,34 @@ fn tenant_exempt(method: &Method, path: &str) -> bool {
         || path.starts_with("/1.0/kb/plugins")
 }
 
+/// Shiro's remember-me manager clears its cookie on every authenticated response (observed).
+const REMEMBER_ME_DELETE: &str =
+    "rememberMe=deleteMe; Path=/; Max-Age=0; Expires=Thu, 01-Jan-1970 00:00:10 GMT; SameSite=lax";
+
+/// `TenantFilter`'s verdict: the tenant, or the 401 page with the authenticator's message.
+fn resolve_tenant(sim: &Sim, headers: &HeaderMap) -> Result<Uuid, KbError> {
+    let key = headers.get(HDR_API_KEY).and_then(|v| v.to_str().ok());
+    let secret = headers.get(HDR_API_SECRET).and_then(|v| v.to_str().ok());
+    let (Some(key), Some(secret)) = (key, secret) else {
+        return Err(KbError::tenant_required());
+    };
+    let db = sim.db();
+    if let Some(t) = db.tenant_by_credentials(key, secret) {
+        return Ok(t.id);
+    }
+    let message = if db.tenants.iter().any(|t| t.api_key == key) {
+        format!(
+            "Submitted credentials for token [org.apache.shiro.authc.UsernamePasswordToken - {key}, rememberMe=false] did not match the expected credentials."
+        )
+    } else {
+        format!("No account found for user [{key}]")
+    };
+    Err(KbError::Page {
+        status: http::StatusCode::UNAUTHORIZED,
+        message: Some(message),
+    })
+}
+
 /// Runs Shiro's basic auth and `TenantFilter` in front of the `/1.0/kb` routes.
 pub(crate) async fn kb_filters(
     State(state): State<FilterState>,
@@ -104,22 +132,22 @@ pub(crate) async fn kb_filters(
     if !is_options && !basic_auth_ok(request.headers(), &state.credentials) {
         return KbError::Challenge.into_response();
     }
-    if !tenant_exempt(request.method(), &super::original_path(&request)) {
-        let headers = request.headers();
-        let key = headers.get(HDR_API_KEY).and_then(|v| v.to_str().ok());
-        let secret = headers.get(HDR_API_SECRET).and_then(|v| v.to_str().ok());
-        let tenant = match (key, secret) {
-            (Some(k), Some(s)) => state.sim.db().tenant_by_credentials(k, s).map(|t| t.id),
-            _ => None,
-        };
-        match tenant {
-            Some(id) => {
+    let mut response = if tenant_exempt(request.method(), &super::original_path(&request)) {
+        next.run(request).await
+    } else {
+        match resolve_tenant(&state.sim, request.headers()) {
+            Ok(id) => {
                 request.extensions_mut().insert(TenantCtx { id });
+                next.run(request).await
             }
-            None => return KbError::tenant_required().into_response(),
+            Err(e) => e.into_response(),
         }
-    }
-    next.run(request).await
+    };
+    response.headers_mut().append(
+        http::header::SET_COOKIE,
+        http::HeaderValue::from_static(REMEMBER_ME_DELETE),
+    );
+    response
 }
 
 /// The `X-Killbill-CreatedBy` header, or the 400 Kill Bill answers without it.

@@ -1,6 +1,7 @@
 //! Kill Bill's error answers: `BillingExceptionJson` bodies from the JAX-RS exception mappers,
 //! and the ones that carry no JSON at all (Shiro's basic-auth challenge, the servlet container's
-//! error page for `TenantFilter` and unmatched paths, and bare statuses such as the usage 400s).
+//! error page for `TenantFilter`, unmatched paths and entity-less statuses such as the usage
+//! 400s).
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -37,8 +38,8 @@ pub(crate) const OBJECT_DOES_NOT_EXIST: &str =
 pub(crate) const JSON_MAPPING: &str = "com.fasterxml.jackson.databind.JsonMappingException";
 /// A body that is not JSON at all.
 pub(crate) const JSON_PARSE: &str = "com.fasterxml.jackson.core.JsonParseException";
-/// A database error (unique index, column too long) escaping as a runtime exception, 500.
-pub(crate) const DB_ERROR: &str = "org.skife.jdbi.v2.exceptions.UnableToExecuteStatementException";
+/// A database error (unique index, column too long) escapes as a `RuntimeException`, 500.
+pub(crate) const RUNTIME: &str = "java.lang.RuntimeException";
 
 /// The `BillingExceptionJson` body.
 #[derive(Debug, Clone, Serialize)]
@@ -69,8 +70,6 @@ pub(crate) enum KbError {
         /// The message passed to `sendError`, if any.
         message: Option<String>,
     },
-    /// A status with no body at all.
-    Empty(StatusCode),
     /// Shiro's basic-auth challenge: 401, `WWW-Authenticate`, no body.
     Challenge,
 }
@@ -135,16 +134,35 @@ impl KbError {
         )
     }
 
-    /// 500 from a database constraint (unique index or column size).
-    pub(crate) fn db_error(cause_class: &str, cause_message: impl Into<String>) -> Self {
+    /// 500 `RuntimeException` wrapping `cause_class: cause_message` (a database constraint
+    /// such as a unique index or a column size, worded as H2, the test server's database).
+    pub(crate) fn runtime(cause_class: &str, cause_message: impl Into<String>) -> Self {
         let cause_message = cause_message.into();
         Self::json(
             StatusCode::INTERNAL_SERVER_ERROR,
-            DB_ERROR,
+            RUNTIME,
             None,
             format!("{cause_class}: {cause_message}"),
         )
         .with_cause(cause_class, cause_message)
+    }
+
+    /// 500 for a value longer than its column.
+    pub(crate) fn value_too_long(column: &str, size: usize) -> Self {
+        Self::runtime(
+            "org.h2.jdbc.JdbcSQLDataException",
+            format!("Value too long for column \"{column} CHARACTER VARYING({size})\""),
+        )
+    }
+
+    /// 500 for a unique index violation.
+    pub(crate) fn unique_violation(index: &str, table: &str, key: &str) -> Self {
+        Self::runtime(
+            "org.h2.jdbc.JdbcSQLIntegrityConstraintViolationException",
+            format!(
+                "Unique index or primary key violation: \"PUBLIC.{index} ON PUBLIC.{table}(EXTERNAL_KEY NULLS FIRST, TENANT_RECORD_ID NULLS FIRST) VALUES ( /* key:1 */ '{key}', CAST(1 AS BIGINT))\""
+            ),
+        )
     }
 
     /// The container's 404 page: no resource matched the path (or a query parameter failed
@@ -166,9 +184,14 @@ impl KbError {
         }
     }
 
-    /// 400 with an empty body (usage: missing dates, record after the subscription's end).
-    pub(crate) fn empty_bad_request() -> Self {
-        KbError::Empty(StatusCode::BAD_REQUEST)
+    /// A resource's entity-less 400 (usage: missing dates, record after the subscription's end).
+    /// The notes say "empty body"; on the observed server (Tomcat) Jersey's `sendError` turns it
+    /// into the container's HTML 400 page, which is what this answers.
+    pub(crate) fn bare_bad_request() -> Self {
+        KbError::Page {
+            status: StatusCode::BAD_REQUEST,
+            message: None,
+        }
     }
 }
 
@@ -190,24 +213,31 @@ fn description(status: StatusCode) -> &'static str {
         415 => {
             "The origin server is refusing to service the request because the payload is in a format not supported by this method on the target resource."
         }
-        _ => "The server cannot or will not process the request.",
+        400 => {
+            "The server cannot or will not process the request due to something that is perceived to be a client error (e.g., malformed request syntax, invalid request message framing, or deceptive request routing)."
+        }
+        _ => {
+            "The server encountered an unexpected condition that prevented it from fulfilling the request."
+        }
     }
 }
 
-/// Tomcat 9's default error page, as `sendError` renders it.
+/// Tomcat 9's default error page, as `sendError` renders it (the message defaults to the
+/// reason phrase, as Jersey passes it for entity-less error responses).
 pub(crate) fn container_page(status: StatusCode, message: Option<&str>) -> String {
     let code = status.as_u16();
     let reason = reason(status);
-    let message = message
-        .map(|m| format!("<p><b>Message</b> {}</p>", escape_html(m)))
-        .unwrap_or_default();
+    let message = format!(
+        "<p><b>Message</b> {}</p>",
+        escape_html(message.unwrap_or(reason))
+    );
     format!(
         "<!doctype html><html lang=\"en\"><head><title>HTTP Status {code} \u{2013} {reason}</title>\
 <style type=\"text/css\">body {{font-family:Tahoma,Arial,sans-serif;}} h1, h2, h3, b {{color:white;background-color:#525D76;}} \
 h1 {{font-size:22px;}} h2 {{font-size:16px;}} h3 {{font-size:14px;}} p {{font-size:12px;}} a {{color:black;}} \
 .line {{height:1px;background-color:#525D76;border:none;}}</style></head><body><h1>HTTP Status {code} \u{2013} {reason}</h1>\
 <hr class=\"line\" /><p><b>Type</b> Status Report</p>{message}<p><b>Description</b> {}</p><hr class=\"line\" />\
-<h3>Apache Tomcat/9.0.96</h3></body></html>",
+<h3>Apache Tomcat/9.0.117</h3></body></html>",
         description(status)
     )
 }
@@ -219,8 +249,24 @@ fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Tomcat closes the connection after these statuses (observed: `Connection: close`).
+fn closes_connection(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 400 | 500 | 501)
+}
+
 impl IntoResponse for KbError {
     fn into_response(self) -> Response {
+        let mut resp = self.render();
+        if closes_connection(resp.status()) {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
+    }
+}
+
+impl KbError {
+    fn render(self) -> Response {
         match self {
             KbError::Json { status, body } => {
                 let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".to_owned());
@@ -242,11 +288,6 @@ impl IntoResponse for KbError {
                 );
                 resp.headers_mut()
                     .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
-                resp
-            }
-            KbError::Empty(status) => {
-                let mut resp = Response::new(Body::empty());
-                *resp.status_mut() = status;
                 resp
             }
             KbError::Challenge => {

@@ -20,7 +20,7 @@ use super::errors::{
 use super::ids::path_id;
 use super::reply::{Params, no_content};
 use super::state::{Cancellation, PlanSegment, Sim, Subscription};
-use super::time::{Parsed, fmt_datetime, parse_joda, resolve_requested};
+use super::time::{Parsed, at_reference_time, fmt_datetime, parse_joda, resolve_requested};
 use super::timeline::{charged_through, periods, state};
 use super::wire::{SubscriptionIn, parse_body};
 
@@ -83,13 +83,9 @@ pub(crate) fn cancel_at(
     });
 }
 
+/// An unknown subscription id fails the tenant-context lookup (`ObjectDoesNotExist`, 404).
 fn unknown_subscription(id: Uuid) -> KbError {
-    KbError::json(
-        StatusCode::NOT_FOUND,
-        ENTITLEMENT_API,
-        Some(1082),
-        format!("Unknown subscription matching id {id}"),
-    )
+    KbError::object_does_not_exist(id, "SUBSCRIPTION")
 }
 
 fn parse_date_param(value: &str) -> KbResult<Parsed> {
@@ -146,12 +142,17 @@ pub(crate) async fn cancel(
         .get_mut(&id)
         .ok_or_else(|| unknown_subscription(id))?;
     let catalog_billing = BillingPolicy::EndOfTerm;
+    let start = sub.entitlement_start;
+    // A policy resolves to a local date (today, or the charged-through date), which Kill Bill
+    // turns into that day at the account's reference time, no earlier than the start: an
+    // IMMEDIATE cancel on the start day is dated at the start (observed).
+    let today = at_reference_time(now.date_naive(), reference_tod);
     let (entitlement_end, billing) = match (entitlement_policy, billing_policy) {
         (None, None) => match requested {
             None => (now, catalog_billing),
             Some(Parsed::DateTime(t)) => (t, BillingPolicy::At(t)),
             Some(date) => {
-                let t = resolve_requested(date, now, reference_tod);
+                let t = resolve_requested(date, reference_tod);
                 let billing = if use_requested_for_billing {
                     BillingPolicy::At(t)
                 } else {
@@ -162,30 +163,22 @@ pub(crate) async fn cancel(
         },
         (Some(ent), billing) => {
             let t = match ent {
-                "IMMEDIATE" => now,
-                _ => charged_through(sub, now).unwrap_or(now),
+                "IMMEDIATE" => today,
+                _ => charged_through(sub, now).unwrap_or(today),
             };
-            (
-                t.max(sub.entitlement_start),
-                billing.map_or(catalog_billing, BillingPolicy::parse),
-            )
+            (t, billing.map_or(catalog_billing, BillingPolicy::parse))
         }
         (None, Some(billing)) => {
             let t = requested.map_or(now, |r| {
-                resolve_requested(Parsed::Date(r.instant().date_naive()), now, reference_tod)
+                at_reference_time(r.instant().date_naive(), reference_tod)
             });
             (t, BillingPolicy::parse(billing))
         }
     };
-    if entitlement_end < sub.entitlement_start
-        && entitlement_end.date_naive() < sub.entitlement_start.date_naive()
-    {
-        return Err(invalid_requested_date(
-            entitlement_end,
-            sub.entitlement_start,
-        ));
+    if entitlement_end.date_naive() < start.date_naive() {
+        return Err(invalid_requested_date(entitlement_end, start));
     }
-    let entitlement_end = entitlement_end.max(sub.entitlement_start);
+    let entitlement_end = entitlement_end.max(start);
     if state(sub, now) == "CANCELLED" {
         return Err(KbError::json(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -281,10 +274,20 @@ pub(crate) async fn change_plan(
         .ok_or_else(|| unknown_subscription(id))?;
     let sub_state = state(sub, now);
     let effective = match (requested, billing_policy) {
-        (Some(r), _) => resolve_requested(r, now, reference_tod),
+        (Some(r), _) => resolve_requested(r, reference_tod),
         (None, Some(p)) => BillingPolicy::parse(p).resolve(sub, now),
         (None, None) => BillingPolicy::EndOfTerm.resolve(sub, now),
     };
+    // A cancelled subscription carries the ENT_CANCELLED blocking state, which blocks changes:
+    // the real server answers 400/6000 here (observed), not the 500/1021 of the notes.
+    if sub_state == "CANCELLED" {
+        return Err(KbError::json(
+            StatusCode::BAD_REQUEST,
+            BLOCKING_API,
+            Some(6000),
+            format!("The action Change is block on this Subscription with id={id}"),
+        ));
+    }
     if sub_state != "ACTIVE" || effective < sub.entitlement_start {
         return Err(KbError::json(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -314,7 +317,7 @@ pub(crate) async fn change_plan(
             StatusCode::BAD_REQUEST,
             BLOCKING_API,
             Some(6000),
-            format!("The action CHANGE is block on this ACCOUNT with id={account_id}"),
+            format!("The action Change is block on this Account with id={account_id}"),
         ));
     }
     // A new change replaces any pending one, and anything scheduled after it.
@@ -331,4 +334,39 @@ pub(crate) async fn change_plan(
     });
     sub.plans.sort_by_key(|p| p.effective);
     Ok(no_content())
+}
+
+/// `PUT /1.0/kb/subscriptions/{subscriptionId}/uncancel`: 204 while a cancellation is pending
+/// (back to no `cancelledDate`/`billingEndDate`); 400 with code 8004 otherwise.
+pub(crate) async fn uncancel(
+    State(sim): State<Sim>,
+    Extension(tenant): Extension<TenantCtx>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+) -> KbResult<Response> {
+    let id = path_id(&segment)?;
+    created_by(&headers)?;
+    let now = sim.clock.now();
+    let mut db = sim.db();
+    if db.subscription(tenant.id, id).is_none() {
+        return Err(unknown_subscription(id));
+    }
+    let sub = db
+        .subscriptions
+        .get_mut(&id)
+        .ok_or_else(|| unknown_subscription(id))?;
+    match &sub.cancellation {
+        Some(c) if c.entitlement_end > now => {
+            sub.cancellation = None;
+            Ok(no_content())
+        }
+        _ => Err(KbError::json(
+            StatusCode::BAD_REQUEST,
+            ENTITLEMENT_API,
+            Some(8004),
+            format!(
+                "Subscription (entitlement) {id} was not previously cancelled or is not in a pending cancelled state: Failed to uncancel plan"
+            ),
+        )),
+    }
 }

@@ -158,9 +158,29 @@ impl KillBillSim {
 }
 
 async fn healthcheck() -> Response {
+    let mut resp = reply::json(&serde_json::json!({
+        "main.pool.ConnectivityCheck": {"healthy": true},
+        "org.killbill.billing.server.healthchecks.KillbillHealthcheck": {"healthy": true, "message": "OK"},
+        "org.killbill.billing.server.healthchecks.KillbillPluginsHealthcheck": {"healthy": true},
+        "org.killbill.billing.server.healthchecks.KillbillQueuesHealthcheck": {"healthy": true},
+        "osgi.pool.ConnectivityCheck": {"healthy": true},
+        "shiro.pool.ConnectivityCheck": {"healthy": true},
+    }));
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("must-revalidate,no-cache,no-store"),
+    );
+    resp
+}
+
+/// `GET /1.0/kb/test/clock` (test mode): the simulated time. Moving it is Rust-level only
+/// ([`KillBillSim::advance_clock`]); the real server's `POST`/`PUT` are not served.
+async fn test_clock(axum::extract::State(sim): axum::extract::State<Sim>) -> Response {
+    let now = sim.clock.now();
     reply::json(&serde_json::json!({
-        "main": {"healthy": true, "message": null},
-        "killbill-osgi": {"healthy": true, "message": null},
+        "currentUtcTime": time::fmt_datetime(now),
+        "timeZone": "UTC",
+        "localDate": time::fmt_date(now.date_naive()),
     }))
 }
 
@@ -177,7 +197,7 @@ async fn method_not_allowed() -> Response {
 }
 
 fn kb_routes(sim: Sim) -> Router {
-    use axum::routing::post;
+    use axum::routing::{post, put};
     let filters = FilterState {
         sim: sim.clone(),
         credentials: Credentials {
@@ -218,6 +238,7 @@ fn kb_routes(sim: Sim) -> Router {
                 .put(lifecycle::change_plan)
                 .delete(lifecycle::cancel),
         )
+        .route("/subscriptions/{id}/uncancel", put(lifecycle::uncancel))
         .route("/usages", post(usage::record))
         .route("/usages/{id}", get(usage::get_all))
         .route("/usages/{id}/{unit}", get(usage::get_unit))
@@ -227,6 +248,7 @@ fn kb_routes(sim: Sim) -> Router {
             "/catalog/xml",
             get(catalog_api::xml_unsupported).post(catalog_api::xml_unsupported),
         )
+        .route("/test/clock", get(test_clock))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(sim)

@@ -26,10 +26,25 @@ pub(crate) fn json_with<T: Serialize>(status: StatusCode, value: &T) -> Response
     resp
 }
 
-/// 204, no body.
+/// 204, no body (with `Content-Type: application/json`, as observed).
 pub(crate) fn no_content() -> Response {
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// 201 with an empty body and no `Location` (usage), `Content-Type: application/json`.
+pub(crate) fn created_without_location() -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::CREATED;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -53,8 +68,7 @@ pub(crate) fn full_url(headers: &HeaderMap, path: &str) -> String {
 
 /// 201, an empty body and `Location: <full URL of path>`.
 pub(crate) fn created(headers: &HeaderMap, path: &str) -> Response {
-    let mut resp = Response::new(Body::empty());
-    *resp.status_mut() = StatusCode::CREATED;
+    let mut resp = created_without_location();
     if let Ok(v) = HeaderValue::from_str(&full_url(headers, path)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }

@@ -4,14 +4,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::time::Clock;
 
-/// Tag definition id of the AUTO_INVOICING_OFF control tag.
-pub(crate) const AUTO_INVOICING_OFF: &str = "00000000-0000-0000-0000-000000000001";
+/// Tag definition id of the AUTO_INVOICING_OFF control tag (observed on the real server; the
+/// brief's `...0001` is AUTO_PAY_OFF).
+pub(crate) const AUTO_INVOICING_OFF: &str = "00000000-0000-0000-0000-000000000002";
 
 /// A tenant.
 #[derive(Debug, Clone)]
@@ -49,7 +50,7 @@ pub(crate) struct AccountData {
     pub(crate) locale: Option<String>,
     pub(crate) phone: Option<String>,
     pub(crate) notes: Option<String>,
-    pub(crate) is_migrated: bool,
+    pub(crate) is_migrated: Option<bool>,
 }
 
 /// A tag on an account.
@@ -89,9 +90,15 @@ pub(crate) struct Account {
 impl Account {
     /// Whether the account carries the CLOSE_ACCOUNT blocking state.
     pub(crate) fn is_closed(&self) -> bool {
+        self.closed_at().is_some()
+    }
+
+    /// When the CLOSE_ACCOUNT blocking state took effect.
+    pub(crate) fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.blocking
             .iter()
-            .any(|b| b.state_name == "CLOSE_ACCOUNT")
+            .find(|b| b.state_name == "CLOSE_ACCOUNT")
+            .map(|b| b.effective)
     }
 }
 
@@ -132,7 +139,10 @@ pub(crate) struct Subscription {
     pub(crate) external_key: String,
     pub(crate) entitlement_start: DateTime<Utc>,
     pub(crate) billing_start: DateTime<Utc>,
-    pub(crate) bcd: u32,
+    /// Bill-cycle day, once a recurring plan set it (a usage-only plan leaves it unset).
+    pub(crate) bcd: Option<u32>,
+    /// The account's reference time of day (dates become instants at this time).
+    pub(crate) reference_tod: NaiveTime,
     pub(crate) quantity: i32,
     /// First element: the plan at creation; later ones: changes (possibly in the future).
     pub(crate) plans: Vec<PlanSegment>,

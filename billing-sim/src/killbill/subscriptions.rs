@@ -12,14 +12,14 @@ use uuid::Uuid;
 use super::auth::{TenantCtx, created_by, require_json};
 use super::catalog;
 use super::errors::{
-    ACCOUNT_API, BLOCKING_API, CATALOG_API, JSON_MAPPING, KbError, KbResult, SUBSCRIPTION_API,
+    BLOCKING_API, CATALOG_API, JSON_MAPPING, KbError, KbResult, SUBSCRIPTION_API,
     SUBSCRIPTION_BASE_API,
 };
 use super::ids::path_id;
 use super::reply::{Params, created, json};
 use super::state::{Bundle, Db, PlanSegment, Sim, Subscription};
 use super::time::{parse_joda, resolve_requested};
-use super::timeline::{bundle_json, state, subscription_json};
+use super::timeline::{AccountView, bundle_json, state, subscription_json};
 use super::wire::{BundleOut, SubscriptionIn, parse_body};
 
 const PRODUCT_CATEGORIES: [&str; 3] = ["BASE", "ADD_ON", "STANDALONE"];
@@ -112,14 +112,13 @@ fn check_plan_spec(input: &SubscriptionIn) -> KbResult<()> {
 fn parse_query_date(
     params: &Params,
     name: &str,
-    now: DateTime<Utc>,
     tod: NaiveTime,
 ) -> KbResult<Option<DateTime<Utc>>> {
     params
         .get(name)
         .map(|v| {
             parse_joda(v)
-                .map(|p| resolve_requested(p, now, tod))
+                .map(|p| resolve_requested(p, tod))
                 .ok_or_else(|| KbError::illegal_argument(format!("Invalid format: \"{v}\"")))
         })
         .transpose()
@@ -171,7 +170,7 @@ fn bundle_for(
             let (code, message) = if same_account {
                 (
                     1015,
-                    format!("Subscription bundle {bundle_id} already has a base subscription"),
+                    format!("Subscription bundle {key} already has a base subscription"),
                 )
             } else {
                 (
@@ -191,9 +190,10 @@ fn bundle_for(
                 b.external_key = format!("kbcncl-{}:{}", b.record_id, b.external_key);
             }
         } else {
-            return Err(KbError::db_error(
-                "java.sql.SQLIntegrityConstraintViolationException",
-                format!("Duplicate entry '{key}' for key 'bundles_external_key'"),
+            return Err(KbError::unique_violation(
+                "BUNDLES_EXTERNAL_KEY",
+                "BUNDLES",
+                key,
             ));
         }
     }
@@ -234,19 +234,11 @@ pub(crate) async fn create(
             a.reference_time.time(),
             a.data.bill_cycle_day_local,
         ),
-        None => {
-            return Err(KbError::json(
-                StatusCode::NOT_FOUND,
-                ACCOUNT_API,
-                Some(3002),
-                format!("Account does not exist for id {account_id}"),
-            ));
-        }
+        None => return Err(KbError::object_does_not_exist(account_id, "ACCOUNT")),
     };
     check_plan_spec(&input)?;
-    let entitlement_start = parse_query_date(&params, "entitlementDate", now, tod)?.unwrap_or(now);
-    let billing_start =
-        parse_query_date(&params, "billingDate", now, tod)?.unwrap_or(entitlement_start);
+    let entitlement_start = parse_query_date(&params, "entitlementDate", tod)?.unwrap_or(now);
+    let billing_start = parse_query_date(&params, "billingDate", tod)?.unwrap_or(entitlement_start);
     let has_catalog = db.tenant(tenant.id).is_some_and(|t| t.has_catalog);
     let plan = match &input.plan_name {
         Some(name) => catalog::find_plan(has_catalog, name),
@@ -263,7 +255,7 @@ pub(crate) async fn create(
             StatusCode::BAD_REQUEST,
             BLOCKING_API,
             Some(6000),
-            format!("The action CHANGE is block on this ACCOUNT with id={account_id}"),
+            format!("The action Change is block on this Account with id={account_id}"),
         ));
     }
     if let Some(bundle_id) = input.bundle_id {
@@ -293,18 +285,16 @@ pub(crate) async fn create(
         .flatten()
         .any(|k| k.chars().count() > EXTERNAL_KEY_MAX);
     if too_long {
-        return Err(KbError::db_error(
-            "java.sql.SQLDataException",
-            "Data too long for column 'external_key' at row 1",
-        ));
+        return Err(KbError::value_too_long("EXTERNAL_KEY", EXTERNAL_KEY_MAX));
     }
     if db
         .subscription_keys
         .contains_key(&(tenant.id, external_key.clone()))
     {
-        return Err(KbError::db_error(
-            "java.sql.SQLIntegrityConstraintViolationException",
-            format!("Duplicate entry '{external_key}' for key 'subscriptions_external_key'"),
+        return Err(KbError::unique_violation(
+            "SUBSCRIPTIONS_EXTERNAL_KEY",
+            "SUBSCRIPTIONS",
+            &external_key,
         ));
     }
     let bundle = bundle_for(
@@ -315,15 +305,21 @@ pub(crate) async fn create(
         rename_unused,
         now,
     )?;
-    // Billing alignment ACCOUNT: the first subscription sets the account's bill-cycle day.
-    let bcd = if account_bcd > 0 {
-        u32::try_from(account_bcd).unwrap_or(1)
-    } else {
-        let day = billing_start.day();
-        if let Some(a) = db.account_mut(tenant.id, account_id) {
-            a.data.bill_cycle_day_local = i32::try_from(day).unwrap_or(1);
+    // Billing alignment ACCOUNT: the first recurring subscription sets the account's
+    // bill-cycle day; a usage-only plan leaves it unset (observed: `billCycleDayLocal: null`).
+    let bcd = match (
+        plan.recurring,
+        u32::try_from(account_bcd).ok().filter(|b| *b > 0),
+    ) {
+        (None, _) => None,
+        (Some(_), Some(bcd)) => Some(bcd),
+        (Some(_), None) => {
+            let day = billing_start.day();
+            if let Some(a) = db.account_mut(tenant.id, account_id) {
+                a.data.bill_cycle_day_local = i32::try_from(day).unwrap_or(1);
+            }
+            Some(day)
         }
-        day
     };
     let sub = Subscription {
         id,
@@ -334,6 +330,7 @@ pub(crate) async fn create(
         entitlement_start,
         billing_start,
         bcd,
+        reference_tod: tod,
         quantity: input.quantity.unwrap_or(1),
         plans: vec![PlanSegment {
             effective: entitlement_start,
@@ -364,19 +361,13 @@ fn render(db: &Db, sub: &Subscription, now: DateTime<Utc>) -> Response {
         .get(&sub.bundle_id)
         .map(|b| b.external_key.clone())
         .unwrap_or_default();
-    let currency = db
-        .accounts
-        .get(&sub.account_id)
-        .and_then(|a| a.data.currency.clone());
-    json(&subscription_json(
-        sub,
-        &bundle_key,
-        currency.as_deref(),
-        now,
-    ))
+    let account = AccountView::of(db.accounts.get(&sub.account_id));
+    json(&subscription_json(sub, &bundle_key, &account, now))
 }
 
-/// `GET /1.0/kb/subscriptions/{subscriptionId}`: 200, or 404 with code 1082.
+/// `GET /1.0/kb/subscriptions/{subscriptionId}`: 200, or 404. The notes say code 1082, but
+/// the id goes through the same tenant-context lookup that answers `ObjectDoesNotExist` (code
+/// null) for an unknown account id on the real server, so that is what this answers.
 pub(crate) async fn get(
     State(sim): State<Sim>,
     Extension(tenant): Extension<TenantCtx>,
@@ -385,14 +376,9 @@ pub(crate) async fn get(
     let id = path_id(&segment)?;
     let now = sim.clock.now();
     let db = sim.db();
-    let sub = db.subscription(tenant.id, id).ok_or_else(|| {
-        KbError::json(
-            StatusCode::NOT_FOUND,
-            SUBSCRIPTION_API,
-            Some(1082),
-            format!("Unknown subscription matching id {id}"),
-        )
-    })?;
+    let sub = db
+        .subscription(tenant.id, id)
+        .ok_or_else(|| KbError::object_does_not_exist(id, "SUBSCRIPTION"))?;
     Ok(render(&db, sub, now))
 }
 
@@ -434,12 +420,7 @@ pub(crate) async fn account_bundles(
     let now = sim.clock.now();
     let db = sim.db();
     if db.account(tenant.id, id).is_none() {
-        return Err(KbError::json(
-            StatusCode::NOT_FOUND,
-            ACCOUNT_API,
-            Some(3002),
-            format!("Account does not exist for id {id}"),
-        ));
+        return Err(KbError::object_does_not_exist(id, "ACCOUNT"));
     }
     let key = params.get("externalKey");
     let filter: Vec<&str> = params

@@ -48,11 +48,13 @@ pub(crate) async fn create(
     created_by(&headers)?;
     let mut db = sim.db();
     if db.tenants.iter().any(|t| t.api_key == api_key) {
+        // The message names the new tenant's externalKey, not the apiKey (observed).
+        let key = input.external_key.as_deref().unwrap_or("null");
         return Err(KbError::json(
             StatusCode::CONFLICT,
             TENANT_API,
             Some(20000),
-            format!("Tenant already exists for key {api_key}"),
+            format!("Tenant already exists for key {key}"),
         ));
     }
     let id = Uuid::new_v4();
@@ -66,7 +68,8 @@ pub(crate) async fn create(
     Ok(created(&headers, &format!("/1.0/kb/tenants/{id}")))
 }
 
-/// `GET /1.0/kb/tenants?apiKey=`: 200, or 404 with code 20003.
+/// `GET /1.0/kb/tenants?apiKey=`: 200; an unknown key is a 500 from the tenant cache
+/// (observed; the notes say 404).
 pub(crate) async fn get_by_api_key(
     State(sim): State<Sim>,
     Extension(_tenant): Extension<TenantCtx>,
@@ -80,11 +83,9 @@ pub(crate) async fn get_by_api_key(
         .iter()
         .find(|t| t.api_key == key)
         .ok_or_else(|| {
-            KbError::json(
-                StatusCode::NOT_FOUND,
-                TENANT_API,
-                Some(20003),
-                format!("Tenant does not exist for api key {key}"),
+            KbError::runtime(
+                "java.lang.IllegalStateException",
+                format!("TenantCacheLoader cannot find value for key {key}"),
             )
         })?;
     Ok(json(&tenant_json(tenant)))

@@ -152,17 +152,21 @@ fn parse_time(s: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_nano_opt(h, m, sec, nanos / 1_000_000 * 1_000_000)
 }
 
-/// Resolves a `requestedDate`-style query value the way Kill Bill does: a date-time is used as
-/// is; a date equal to today means now; another date is taken at `time_of_day`.
-pub(crate) fn resolve_requested(
-    parsed: Parsed,
-    now: DateTime<Utc>,
-    time_of_day: NaiveTime,
+/// A local date as an instant, the way Kill Bill converts it (`toUTCDateTime`): that day at the
+/// account's reference time of day (the time the account was created).
+pub(crate) fn at_reference_time(
+    date: NaiveDate,
+    reference_time_of_day: NaiveTime,
 ) -> DateTime<Utc> {
+    date.and_time(reference_time_of_day).and_utc()
+}
+
+/// Resolves a `requestedDate`-style query value: a date-time is used as is; a bare date is that
+/// day at the account's reference time of day (even for today: there is no "today means now").
+pub(crate) fn resolve_requested(parsed: Parsed, reference_time_of_day: NaiveTime) -> DateTime<Utc> {
     match parsed {
         Parsed::DateTime(t) => t,
-        Parsed::Date(d) if d == now.date_naive() => now,
-        Parsed::Date(d) => d.and_time(time_of_day).and_utc(),
+        Parsed::Date(d) => at_reference_time(d, reference_time_of_day),
     }
 }
 
@@ -194,21 +198,25 @@ fn month_index(t: DateTime<Utc>) -> i64 {
     i64::from(t.year()) * 12 + i64::from(t.month0())
 }
 
-/// Monthly billing periods of a subscription billed from `start` on bill-cycle day `bcd` (the
-/// period boundaries fall on that day of each month, at `start`'s time of day).
+/// Monthly billing periods of a subscription billed from `start` on bill-cycle day `bcd`: the
+/// period boundaries fall on that day of each month (clamped to the month's end), at the
+/// account's reference time of day, as Kill Bill turns its local charged-through dates into
+/// instants.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Periods {
     /// Billing start.
     pub(crate) start: DateTime<Utc>,
     /// Bill-cycle day (1-31).
     pub(crate) bcd: u32,
+    /// The account's reference time of day.
+    pub(crate) time_of_day: NaiveTime,
 }
 
 impl Periods {
     /// The first period boundary strictly after `t` (and after the billing start).
     pub(crate) fn end_of_period_at(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let t = t.max(self.start);
-        let time = self.start.time();
+        let time = self.time_of_day;
         let m = month_index(t);
         for index in m..m + 3 {
             if let Some(c) = cycle_date(index, self.bcd, time) {
@@ -227,7 +235,7 @@ impl Periods {
         if t <= self.start {
             return self.start;
         }
-        let time = self.start.time();
+        let time = self.time_of_day;
         let m = month_index(t);
         for index in [m, m - 1] {
             if let Some(c) = cycle_date(index, self.bcd, time) {
@@ -274,6 +282,7 @@ mod tests {
         let p = Periods {
             start: dt("2024-01-31T08:00:00Z"),
             bcd: 31,
+            time_of_day: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
         };
         assert_eq!(p.end_of_period_at(p.start), dt("2024-02-29T08:00:00Z"));
         assert_eq!(
@@ -287,7 +296,18 @@ mod tests {
         let aligned = Periods {
             start: dt("2024-05-20T00:00:00Z"),
             bcd: 5,
+            time_of_day: NaiveTime::MIN,
         };
+        // The boundary uses the account's time of day, a few seconds before the start here.
+        let observed = Periods {
+            start: dt("2026-11-21T21:28:41Z"),
+            bcd: 21,
+            time_of_day: NaiveTime::from_hms_opt(21, 28, 36).unwrap(),
+        };
+        assert_eq!(
+            observed.end_of_period_at(observed.start),
+            dt("2026-12-21T21:28:36Z")
+        );
         assert_eq!(
             aligned.end_of_period_at(aligned.start),
             dt("2024-06-05T00:00:00Z")

@@ -3,9 +3,13 @@
 //!
 //! Invoicing is not simulated; the simulator behaves as if every in-advance recurring charge
 //! was invoiced at the start of its period, so `chargedThroughDate` is the end of the current
-//! monthly period (none for a usage-only plan, as no recurring item moves it).
+//! monthly period (none for a usage-only plan, as no recurring item moves it). The real server
+//! invoices asynchronously: right after a create it shows `chargedThroughDate: null` for about
+//! a second.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::state::Account;
 use rust_decimal::Decimal;
 
 use super::catalog::{self, Plan};
@@ -58,11 +62,35 @@ pub(crate) fn active_plan(sub: &Subscription, now: DateTime<Utc>) -> String {
         .unwrap_or_default()
 }
 
-/// The subscription's monthly billing periods.
+/// What a subscription's JSON needs from its account.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccountView {
+    /// The account's currency (prices are listed only when it has one).
+    pub(crate) currency: Option<String>,
+    /// The account's bill-cycle day (0: not set).
+    pub(crate) bcd: i32,
+    /// When the account was closed.
+    pub(crate) closed_at: Option<DateTime<Utc>>,
+}
+
+impl AccountView {
+    /// The view of `account` (an empty view if the account is gone).
+    pub(crate) fn of(account: Option<&Account>) -> Self {
+        account.map_or_else(Self::default, |a| AccountView {
+            currency: a.data.currency.clone(),
+            bcd: a.data.bill_cycle_day_local,
+            closed_at: a.closed_at(),
+        })
+    }
+}
+
+/// The subscription's monthly billing periods (its own BCD, else the start's day).
 pub(crate) fn periods(sub: &Subscription) -> Periods {
+    use chrono::Datelike;
     Periods {
         start: sub.billing_start,
-        bcd: sub.bcd,
+        bcd: sub.bcd.unwrap_or_else(|| sub.billing_start.day()),
+        time_of_day: sub.reference_tod,
     }
 }
 
@@ -132,7 +160,10 @@ fn plan_at(sub: &Subscription, at: DateTime<Utc>) -> String {
 
 /// The subscription's events, past and future, ordered as Kill Bill orders them (effective
 /// date, then event type).
-pub(crate) fn events(sub: &Subscription) -> Vec<EventOut> {
+pub(crate) fn events(
+    sub: &Subscription,
+    account_closed_at: Option<DateTime<Utc>>,
+) -> Vec<EventOut> {
     let first_plan = sub
         .plans
         .first()
@@ -194,6 +225,19 @@ pub(crate) fn events(sub: &Subscription) -> Vec<EventOut> {
             blocked_entitlement: false,
         });
     }
+    if let Some(at) = account_closed_at {
+        raw.push(RawEvent {
+            at,
+            order: 10,
+            // A stable id derived from the subscription (the blocking state is the account's).
+            id: uuid::Uuid::from_u128(sub.id.as_u128() ^ 0x0c10_5e00_0000_4000_8000_0000_0000_0000),
+            kind: "SERVICE_STATE_CHANGE",
+            service: "account-service",
+            service_state: "CLOSE_ACCOUNT",
+            plan: plan_at(sub, at),
+            blocked_entitlement: false,
+        });
+    }
     raw.sort_by_key(|e| (e.at, e.order));
     raw.into_iter().map(event_out).collect()
 }
@@ -226,16 +270,16 @@ fn phase_price(plan: &Plan) -> PhasePriceOut {
     }
 }
 
-/// SubscriptionJson at `now`. `currency` is the account's: without one, `prices` is empty.
+/// SubscriptionJson at `now` (`prices` is empty when the account has no currency).
 pub(crate) fn subscription_json(
     sub: &Subscription,
     bundle_key: &str,
-    currency: Option<&str>,
+    account: &AccountView,
     now: DateTime<Utc>,
 ) -> SubscriptionOut {
     let plan = plan_named(&active_plan(sub, now));
     let mut prices: Vec<PhasePriceOut> = Vec::new();
-    if currency.is_some() {
+    if account.currency.is_some() {
         let mut last: Option<&str> = None;
         for seg in &sub.plans {
             if last != Some(seg.plan.as_str()) {
@@ -269,9 +313,11 @@ pub(crate) fn subscription_json(
             .cancellation
             .as_ref()
             .map(|c| fmt_datetime(c.billing_end)),
-        bill_cycle_day_local: sub.bcd,
+        bill_cycle_day_local: sub
+            .bcd
+            .or_else(|| u32::try_from(account.bcd).ok().filter(|b| *b > 0)),
         quantity: sub.quantity,
-        events: events(sub),
+        events: events(sub, account.closed_at),
         prices,
         price_overrides: None,
         audit_logs: Vec::new(),
@@ -280,16 +326,16 @@ pub(crate) fn subscription_json(
 
 /// BundleJson: the bundle's subscriptions (cancelled ones included) and its timeline.
 pub(crate) fn bundle_json(db: &Db, bundle: &Bundle, now: DateTime<Utc>) -> BundleOut {
-    let currency = db
-        .accounts
-        .get(&bundle.account_id)
-        .and_then(|a| a.data.currency.clone());
+    let account = AccountView::of(db.accounts.get(&bundle.account_id));
     let subs = db.subscriptions_of_bundle(bundle.id);
     let subscriptions: Vec<SubscriptionOut> = subs
         .iter()
-        .map(|s| subscription_json(s, &bundle.external_key, currency.as_deref(), now))
+        .map(|s| subscription_json(s, &bundle.external_key, &account, now))
         .collect();
-    let mut timeline: Vec<EventOut> = subs.iter().flat_map(|s| events(s)).collect();
+    let mut timeline: Vec<EventOut> = subs
+        .iter()
+        .flat_map(|s| events(s, account.closed_at))
+        .collect();
     timeline.sort_by(|a, b| a.effective_date.cmp(&b.effective_date));
     BundleOut {
         account_id: bundle.account_id,

@@ -16,11 +16,9 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::auth::{TenantCtx, created_by, require_json};
-use super::errors::{
-    ENTITLEMENT_API, ILLEGAL_ARGUMENT, JSON_MAPPING, KbError, KbResult, USAGE_API,
-};
+use super::errors::{ILLEGAL_ARGUMENT, JSON_MAPPING, KbError, KbResult, USAGE_API};
 use super::ids::path_id;
-use super::reply::{Params, json_with};
+use super::reply::{Params, created_without_location, json_with};
 use super::state::{Sim, UsageRow};
 use super::time::{fmt_datetime, parse_joda};
 use super::wire::{Num, RolledUpUnitOut, RolledUpUsageOut, UsageIn, parse_body};
@@ -166,17 +164,12 @@ pub(crate) async fn record(
     let (subscription_id, tracking_id, rows) = validated_rows(&body)?;
     created_by(&headers)?;
     let mut db = sim.db();
-    let sub = db.subscription(tenant.id, subscription_id).ok_or_else(|| {
-        KbError::json(
-            StatusCode::NOT_FOUND,
-            ENTITLEMENT_API,
-            Some(1082),
-            format!("Unknown subscription matching id {subscription_id}"),
-        )
-    })?;
+    let sub = db
+        .subscription(tenant.id, subscription_id)
+        .ok_or_else(|| KbError::object_does_not_exist(subscription_id, "SUBSCRIPTION"))?;
     if let Some(end) = sub.cancellation.as_ref().map(|c| c.entitlement_end) {
         if rows.iter().any(|r| r.record_date > end) {
-            return Err(KbError::empty_bad_request());
+            return Err(KbError::bare_bad_request());
         }
     }
     let tracking_id = match tracking_id.filter(|t| !t.is_empty()) {
@@ -192,10 +185,7 @@ pub(crate) async fn record(
         Some(t) => t,
     };
     if tracking_id.chars().count() > TRACKING_ID_MAX {
-        return Err(KbError::db_error(
-            "java.sql.SQLDataException",
-            "Data too long for column 'tracking_id' at row 1",
-        ));
+        return Err(KbError::value_too_long("TRACKING_ID", TRACKING_ID_MAX));
     }
     let stored: Vec<UsageRow> = rows
         .into_iter()
@@ -211,14 +201,12 @@ pub(crate) async fn record(
     db.usage_rows += stored.len();
     db.usage.entry(subscription_id).or_default().extend(stored);
     db.tracking_ids.insert((subscription_id, tracking_id));
-    let mut resp = Response::new(axum::body::Body::empty());
-    *resp.status_mut() = StatusCode::CREATED;
-    Ok(resp)
+    Ok(created_without_location())
 }
 
 fn range(params: &Params) -> KbResult<(DateTime<Utc>, DateTime<Utc>)> {
     let (Some(start), Some(end)) = (params.get("startDate"), params.get("endDate")) else {
-        return Err(KbError::empty_bad_request());
+        return Err(KbError::bare_bad_request());
     };
     let parse = |s: &str| {
         parse_joda(s)

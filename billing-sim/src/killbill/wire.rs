@@ -106,7 +106,7 @@ pub(crate) struct AccountOut {
     pub(crate) locale: Option<String>,
     pub(crate) phone: Option<String>,
     pub(crate) notes: Option<String>,
-    pub(crate) is_migrated: bool,
+    pub(crate) is_migrated: Option<bool>,
     pub(crate) account_balance: Option<Num>,
     #[serde(rename = "accountCBA")]
     pub(crate) account_cba: Option<Num>,
@@ -214,7 +214,7 @@ pub(crate) struct SubscriptionOut {
     pub(crate) charged_through_date: Option<String>,
     pub(crate) billing_start_date: String,
     pub(crate) billing_end_date: Option<String>,
-    pub(crate) bill_cycle_day_local: u32,
+    pub(crate) bill_cycle_day_local: Option<u32>,
     pub(crate) quantity: i32,
     pub(crate) events: Vec<EventOut>,
     pub(crate) prices: Vec<PhasePriceOut>,
