@@ -1,5 +1,7 @@
 //! The Kill Bill simulator over HTTP: each behaviour an adapter relies on, as
 //! `shared/vendors/killbill.md` and the observed real server describe it.
+// Helpers outside `#[test]` functions panic on purpose: a failed request fails the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use billing_sim::SimOptions;
 use billing_sim::killbill::KillBillSim;
