@@ -1205,3 +1205,78 @@ async fn catalog_and_faults() {
     assert_eq!(limited.headers()["retry-after"], "3");
     assert!(!kb.sim.server().log().is_empty());
 }
+
+#[tokio::test]
+async fn malformed_input_gets_an_answer() {
+    let kb = Kb::start().await;
+    let account = kb.create_account("c1").await;
+    let sub = kb
+        .create_subscription(&account, "s1", "starter-monthly")
+        .await;
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{",
+        "\"x\"",
+        r#"{"currency":"XYZ"}"#,
+        r#"{"referenceTime":"yesterday"}"#,
+        r#"{"timeZone":"not a zone"}"#,
+        r#"{"accountId":"nope","planName":"starter-monthly"}"#,
+        r#"{"productCategory":"GOLD"}"#,
+        r#"{"subscriptionId":"00000000-0000-0000-0000-000000000000","unitUsageRecords":[{"unitType":"u","usageRecords":[{"recordDate":true,"amount":1}]}]}"#,
+        r#"{"unitUsageRecords":[{"unitType":"u","usageRecords":[{"recordDate":"2024-01-01T10:00+€1","amount":"1e999"}]}]}"#,
+        r#"{"unitUsageRecords":[{"unitType":"u","usageRecords":null}]}"#,
+    ];
+    let paths = [
+        (Method::POST, "/1.0/kb/accounts".to_owned()),
+        (Method::PUT, format!("/1.0/kb/accounts/{account}")),
+        (Method::POST, "/1.0/kb/subscriptions".to_owned()),
+        (
+            Method::PUT,
+            format!("/1.0/kb/subscriptions/{sub}?requestedDate=%ZZ"),
+        ),
+        (Method::POST, "/1.0/kb/usages".to_owned()),
+        (Method::POST, "/1.0/kb/tenants".to_owned()),
+    ];
+    for (method, path) in &paths {
+        for body in bodies {
+            let resp = kb
+                .req(method.clone(), path)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path} {body}: {e}"));
+            assert!(
+                resp.status().is_client_error() || resp.status().is_success(),
+                "{method} {path} {body}: {}",
+                resp.status()
+            );
+        }
+    }
+    for path in [
+        "/1.0/kb/accounts/a-b-c-d-e",
+        "/1.0/kb/accounts/%E2%82%AC-b-c-d-e",
+        "/1.0/kb/usages/a-b-c-d-e/x?startDate=2024-13-45&endDate=x",
+        "/1.0/kb/accounts/pagination?offset=-3&limit=-2",
+        "/1.0/kb/subscriptions?externalKey",
+        "/1.0/kb/nothing/here",
+    ] {
+        let resp = kb.get(path).await;
+        assert!(
+            resp.status().is_client_error() || resp.status().is_success(),
+            "{path}"
+        );
+    }
+    let cancel = kb
+        .delete(&format!(
+            "/1.0/kb/subscriptions/{sub}?requestedDate=1999-01-01&entitlementPolicy=SOMETIME"
+        ))
+        .await;
+    assert_eq!(
+        cancel.status(),
+        StatusCode::NOT_FOUND,
+        "bad enum query param"
+    );
+}

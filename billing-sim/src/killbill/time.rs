@@ -119,7 +119,9 @@ fn split_offset(t: &str) -> Option<(&str, i64)> {
     let body = &offset[1..];
     let (h, m) = match body.split_once(':') {
         Some((h, m)) => (digits(h, 2, 2)?, digits(m, 2, 2)?),
-        None if body.len() == 4 => (digits(&body[..2], 2, 2)?, digits(&body[2..], 2, 2)?),
+        None if body.len() == 4 && body.is_ascii() => {
+            (digits(&body[..2], 2, 2)?, digits(&body[2..], 2, 2)?)
+        }
         None => (digits(body, 2, 2)?, 0),
     };
     if h > 23 || m > 59 {
@@ -271,6 +273,7 @@ mod tests {
         assert!(parse_joda("yesterday").is_none());
         assert!(parse_joda("2024-13-01").is_none());
         assert!(parse_joda("2024-05-01T25:00").is_none());
+        assert!(parse_joda("2024-05-01T10:00+\u{20ac}1").is_none());
         assert_eq!(
             fmt_datetime(dt("2024-05-01T10:00:00.123456Z")),
             "2024-05-01T10:00:00.123Z"

@@ -237,7 +237,8 @@ fn rolled_up(
             && row.record_date < end
             && unit_type.is_none_or(|u| u == row.unit_type)
         {
-            *sums.entry(row.unit_type.clone()).or_insert(Decimal::ZERO) += row.amount;
+            let sum = sums.entry(row.unit_type.clone()).or_insert(Decimal::ZERO);
+            *sum = sum.checked_add(row.amount).unwrap_or(Decimal::MAX);
         }
     }
     let out = RolledUpUsageOut {
