@@ -1280,3 +1280,73 @@ async fn malformed_input_gets_an_answer() {
         "bad enum query param"
     );
 }
+
+#[tokio::test]
+async fn bundle_keys_uncancel_and_the_test_clock() {
+    let kb = Kb::start().await;
+    let account = kb.create_account("c1").await;
+    let first = json!({"accountId": account, "planName": "starter-monthly", "externalKey": "s1", "bundleExternalKey": "b1"});
+    let resp = kb.post("/1.0/kb/subscriptions", first).await;
+    let s1 = id_from_location(&resp);
+    kb.delete(&format!(
+        "/1.0/kb/subscriptions/{s1}?entitlementPolicy=IMMEDIATE"
+    ))
+    .await;
+    // The bundle is unused now: its key moves to the new bundle, the old one is renamed.
+    let second = json!({"accountId": account, "planName": "pro-monthly", "externalKey": "s2", "bundleExternalKey": "b1"});
+    assert_eq!(
+        kb.post("/1.0/kb/subscriptions", second).await.status(),
+        StatusCode::CREATED
+    );
+    let active = kb.get_json("/1.0/kb/bundles?externalKey=b1").await;
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    assert_eq!(active[0]["subscriptions"][0]["externalKey"], "s2");
+    let all = kb
+        .get_json("/1.0/kb/bundles?externalKey=b1&includedDeleted=true")
+        .await;
+    let keys: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["externalKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys[0].starts_with("kbcncl-") && keys[0].ends_with(":b1"),
+        "{keys:?}"
+    );
+    let missing = kb.get("/1.0/kb/bundles?externalKey=nope").await;
+    assert_eq!(error(missing, StatusCode::NOT_FOUND).await["code"], 1084);
+
+    // A pending cancellation can be undone; a finished one cannot.
+    let s3 = kb
+        .create_subscription(&account, "s3", "starter-monthly")
+        .await;
+    let path = format!("/1.0/kb/subscriptions/{s3}");
+    kb.delete(&format!("{path}?entitlementPolicy=END_OF_TERM"))
+        .await;
+    assert_eq!(
+        kb.req(Method::PUT, &format!("{path}/uncancel"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let s = kb.subscription(&s3).await;
+    assert_eq!(s["cancelledDate"], Value::Null);
+    assert_eq!(s["billingEndDate"], Value::Null);
+    let again = kb
+        .req(Method::PUT, &format!("{path}/uncancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error(again, StatusCode::BAD_REQUEST).await["code"], 8004);
+
+    let clock = kb.get_json("/1.0/kb/test/clock").await;
+    assert_eq!(clock["currentUtcTime"], fmt(kb.sim.now()));
+    kb.sim.advance_clock(Duration::days(3));
+    let later = kb.get_json("/1.0/kb/test/clock").await;
+    assert_eq!(later["currentUtcTime"], fmt(kb.sim.now()));
+    assert_eq!(later["timeZone"], "UTC");
+}

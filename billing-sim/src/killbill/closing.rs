@@ -15,7 +15,7 @@ use super::ids::path_id;
 use super::lifecycle::{BillingPolicy, cancel_at};
 use super::reply::{Params, json, no_content};
 use super::state::{AUTO_INVOICING_OFF, BlockingState, Db, Sim, Tag};
-use super::time::fmt_datetime;
+use super::time::{at_reference_time, fmt_datetime};
 use super::wire::{BlockingStateOut, TagOut};
 
 /// `DELETE /1.0/kb/accounts/{accountId}`: 204.
@@ -53,7 +53,10 @@ pub(crate) async fn close(
             .collect();
         for sub_id in subs {
             if let Some(sub) = db.subscriptions.get_mut(&sub_id) {
-                cancel_at(sub, now, now, BillingPolicy::EndOfTerm);
+                // IMMEDIATE: today at the reference time, no earlier than the start.
+                let end = at_reference_time(now.date_naive(), sub.reference_tod)
+                    .max(sub.entitlement_start);
+                cancel_at(sub, now, end, BillingPolicy::EndOfTerm);
             }
         }
     }

@@ -239,6 +239,7 @@ fn kb_routes(sim: Sim) -> Router {
                 .delete(lifecycle::cancel),
         )
         .route("/subscriptions/{id}/uncancel", put(lifecycle::uncancel))
+        .route("/bundles", get(subscriptions::bundles_by_key))
         .route("/usages", post(usage::record))
         .route("/usages/{id}", get(usage::get_all))
         .route("/usages/{id}/{unit}", get(usage::get_unit))

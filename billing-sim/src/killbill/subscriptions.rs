@@ -437,3 +437,44 @@ pub(crate) async fn account_bundles(
         .collect();
     Ok(json(&out))
 }
+
+/// `GET /1.0/kb/bundles?externalKey=&includedDeleted=`: BundleJson[] with the bundle holding
+/// the key (or, with `includedDeleted=true`, also the ones renamed `kbcncl-<n>:<key>` when the
+/// key was reused); 404 with code 1084 when no bundle has it.
+pub(crate) async fn bundles_by_key(
+    State(sim): State<Sim>,
+    Extension(tenant): Extension<TenantCtx>,
+    RawQuery(query): RawQuery,
+) -> KbResult<Response> {
+    let params = Params::parse(query.as_deref());
+    let key = params.get("externalKey").unwrap_or("null").to_owned();
+    let included_deleted = params.bool_or("includedDeleted", false);
+    let now = sim.clock.now();
+    let db = sim.db();
+    let renamed_suffix = format!(":{key}");
+    let mut bundles: Vec<&Bundle> = db
+        .bundles
+        .values()
+        .filter(|b| b.tenant == tenant.id)
+        .filter(|b| {
+            b.external_key == key
+                || (included_deleted
+                    && b.external_key.starts_with("kbcncl-")
+                    && b.external_key.ends_with(&renamed_suffix))
+        })
+        .collect();
+    bundles.sort_by_key(|b| b.record_id);
+    if bundles.is_empty() {
+        return Err(KbError::json(
+            StatusCode::NOT_FOUND,
+            SUBSCRIPTION_API,
+            Some(1084),
+            format!("Could not find a bundle matching key {key}"),
+        ));
+    }
+    let out: Vec<BundleOut> = bundles
+        .into_iter()
+        .map(|b| bundle_json(&db, b, now))
+        .collect();
+    Ok(json(&out))
+}
