@@ -1350,3 +1350,166 @@ async fn bundle_keys_uncancel_and_the_test_clock() {
     assert_eq!(later["currentUtcTime"], fmt(kb.sim.now()));
     assert_eq!(later["timeZone"], "UTC");
 }
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+    k.sort();
+    k
+}
+
+/// The sequence recorded on the real server for its `sub-1` (OBSERVED.md): change to pro now,
+/// cancel END_OF_TERM, then IMMEDIATE, then a third time.
+#[tokio::test]
+async fn replays_the_observed_subscription_history() {
+    let kb = Kb::start().await;
+    let account = kb.create_account("cust-1").await;
+    let start = kb.sim.now();
+    let sub = kb
+        .create_subscription(&account, "sub-1", "starter-monthly")
+        .await;
+    let path = format!("/1.0/kb/subscriptions/{sub}");
+    kb.sim.advance_clock(Duration::seconds(22));
+    let pro = json!({"planName": "pro-monthly"});
+    kb.put(&format!("{path}?billingPolicy=IMMEDIATE"), pro)
+        .await;
+    kb.sim.advance_clock(Duration::seconds(20));
+    kb.delete(&format!("{path}?entitlementPolicy=END_OF_TERM"))
+        .await;
+    let term_end = fmt(start.checked_add_months(chrono::Months::new(1)).unwrap());
+    let s = kb.subscription(&sub).await;
+    assert_eq!(
+        (&s["state"], &s["cancelledDate"]),
+        (&json!("ACTIVE"), &json!(term_end))
+    );
+    kb.delete(&format!("{path}?entitlementPolicy=IMMEDIATE"))
+        .await;
+    let s = kb.subscription(&sub).await;
+    assert_eq!(s["state"], "CANCELLED");
+    assert_eq!(s["planName"], "pro-monthly");
+    assert_eq!(s["cancelledDate"], fmt(start));
+    assert_eq!(s["billingEndDate"], term_end.as_str());
+    assert_eq!(s["chargedThroughDate"], term_end[..10].to_owned().as_str());
+    let events: Vec<(&str, &str)> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap(),
+                e["plan"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("START_ENTITLEMENT", "starter-monthly"),
+            ("START_BILLING", "starter-monthly"),
+            ("STOP_ENTITLEMENT", "pro-monthly"),
+            ("CHANGE", "pro-monthly"),
+            ("STOP_BILLING", "pro-monthly"),
+        ]
+    );
+    let prices: Vec<&str> = s["prices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["planName"].as_str().unwrap())
+        .collect();
+    assert_eq!(prices, ["starter-monthly", "pro-monthly"]);
+    assert_eq!(
+        kb.delete(&format!("{path}?entitlementPolicy=IMMEDIATE"))
+            .await
+            .status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+
+    // The JSON shapes carry exactly the observed fields.
+    assert_eq!(
+        keys(&s),
+        sorted(&[
+            "accountId",
+            "bundleId",
+            "bundleExternalKey",
+            "subscriptionId",
+            "externalKey",
+            "startDate",
+            "productName",
+            "productCategory",
+            "billingPeriod",
+            "phaseType",
+            "priceList",
+            "planName",
+            "state",
+            "sourceType",
+            "cancelledDate",
+            "chargedThroughDate",
+            "billingStartDate",
+            "billingEndDate",
+            "billCycleDayLocal",
+            "quantity",
+            "events",
+            "priceOverrides",
+            "prices",
+            "auditLogs",
+        ])
+    );
+    assert_eq!(
+        keys(&s["events"][0]),
+        sorted(&[
+            "eventId",
+            "billingPeriod",
+            "effectiveDate",
+            "catalogEffectiveDate",
+            "plan",
+            "product",
+            "priceList",
+            "eventType",
+            "isBlockedBilling",
+            "isBlockedEntitlement",
+            "serviceName",
+            "serviceStateName",
+            "phase",
+            "auditLogs",
+        ])
+    );
+    let account_json = kb.get_json(&format!("/1.0/kb/accounts/{account}")).await;
+    assert_eq!(
+        keys(&account_json),
+        sorted(&[
+            "accountId",
+            "name",
+            "firstNameLength",
+            "externalKey",
+            "email",
+            "billCycleDayLocal",
+            "currency",
+            "parentAccountId",
+            "isPaymentDelegatedToParent",
+            "paymentMethodId",
+            "referenceTime",
+            "timeZone",
+            "address1",
+            "address2",
+            "postalCode",
+            "company",
+            "city",
+            "state",
+            "country",
+            "locale",
+            "phone",
+            "notes",
+            "isMigrated",
+            "accountBalance",
+            "accountCBA",
+            "auditLogs",
+        ])
+    );
+    assert_eq!(account_json["billCycleDayLocal"], s["billCycleDayLocal"]);
+}

@@ -46,11 +46,12 @@ pub(crate) fn state(sub: &Subscription, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-/// The name of the plan in force at `now` (the last one active before the entitlement ended;
-/// the first one while the subscription is pending).
+/// The name of the plan in force at `now` (Kill Bill's "last active plan", a billing notion:
+/// after the billing end, the last plan before it; an entitlement cancelled before a plan
+/// change still names the new plan while billing continues, as observed).
 pub(crate) fn active_plan(sub: &Subscription, now: DateTime<Utc>) -> String {
     let at = match &sub.cancellation {
-        Some(c) if c.entitlement_end <= now => c.entitlement_end - Duration::milliseconds(1),
+        Some(c) if c.billing_end <= now => c.billing_end - Duration::milliseconds(1),
         _ => now,
     };
     sub.plans
@@ -148,21 +149,27 @@ fn event_out(e: RawEvent) -> EventOut {
     }
 }
 
-fn plan_at(sub: &Subscription, at: DateTime<Utc>) -> String {
+/// The plan a stop or state-change event names: the one in force at `at`, or at `now` if that
+/// is later (observed: an IMMEDIATE cancel dated back to the start, after a plan change, names
+/// the new plan on its STOP_ENTITLEMENT).
+fn plan_at(sub: &Subscription, at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let at = at.max(now);
     sub.plans
         .iter()
         .rev()
-        .find(|p| p.effective < at)
+        .find(|p| p.effective <= at)
         .or_else(|| sub.plans.first())
         .map(|p| p.plan.clone())
         .unwrap_or_default()
 }
 
 /// The subscription's events, past and future, ordered as Kill Bill orders them (effective
-/// date, then event type).
+/// date, then event type; at the same instant the account's SERVICE_STATE_CHANGE comes before
+/// STOP_BILLING, as observed).
 pub(crate) fn events(
     sub: &Subscription,
     account_closed_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> Vec<EventOut> {
     let first_plan = sub
         .plans
@@ -182,7 +189,7 @@ pub(crate) fn events(
         },
         RawEvent {
             at: sub.billing_start,
-            order: 1,
+            order: 10,
             id: sub.start_billing_event_id,
             kind: "START_BILLING",
             service: "billing-service",
@@ -194,7 +201,7 @@ pub(crate) fn events(
     for change in sub.plans.iter().skip(1) {
         raw.push(RawEvent {
             at: change.effective,
-            order: 7,
+            order: 70,
             id: change.event_id,
             kind: "CHANGE",
             service: "entitlement+billing-service",
@@ -206,35 +213,35 @@ pub(crate) fn events(
     if let Some(c) = &sub.cancellation {
         raw.push(RawEvent {
             at: c.entitlement_end,
-            order: 8,
+            order: 80,
             id: c.entitlement_event_id,
             kind: "STOP_ENTITLEMENT",
             service: "entitlement-service",
             service_state: "ENT_CANCELLED",
-            plan: plan_at(sub, c.entitlement_end),
+            plan: plan_at(sub, c.entitlement_end, now),
             blocked_entitlement: true,
         });
         raw.push(RawEvent {
             at: c.billing_end,
-            order: 9,
+            order: 90,
             id: c.billing_event_id,
             kind: "STOP_BILLING",
             service: "billing-service",
             service_state: "STOP_BILLING",
-            plan: plan_at(sub, c.billing_end),
+            plan: plan_at(sub, c.billing_end, now),
             blocked_entitlement: false,
         });
     }
     if let Some(at) = account_closed_at {
         raw.push(RawEvent {
             at,
-            order: 10,
+            order: 85,
             // A stable id derived from the subscription (the blocking state is the account's).
             id: uuid::Uuid::from_u128(sub.id.as_u128() ^ 0x0c10_5e00_0000_4000_8000_0000_0000_0000),
             kind: "SERVICE_STATE_CHANGE",
             service: "account-service",
             service_state: "CLOSE_ACCOUNT",
-            plan: plan_at(sub, at),
+            plan: plan_at(sub, at, now),
             blocked_entitlement: false,
         });
     }
@@ -317,7 +324,7 @@ pub(crate) fn subscription_json(
             .bcd
             .or_else(|| u32::try_from(account.bcd).ok().filter(|b| *b > 0)),
         quantity: sub.quantity,
-        events: events(sub, account.closed_at),
+        events: events(sub, account.closed_at, now),
         prices,
         price_overrides: None,
         audit_logs: Vec::new(),
@@ -334,7 +341,7 @@ pub(crate) fn bundle_json(db: &Db, bundle: &Bundle, now: DateTime<Utc>) -> Bundl
         .collect();
     let mut timeline: Vec<EventOut> = subs
         .iter()
-        .flat_map(|s| events(s, account.closed_at))
+        .flat_map(|s| events(s, account.closed_at, now))
         .collect();
     timeline.sort_by(|a, b| a.effective_date.cmp(&b.effective_date));
     BundleOut {
