@@ -8,7 +8,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
 use uuid::Uuid;
 
@@ -129,18 +129,14 @@ pub(crate) async fn cancel(
     let requested = requested?;
     let now = sim.clock.now();
     let mut db = sim.db();
-    let reference_tod = {
-        let sub = db
-            .subscription(tenant.id, id)
-            .ok_or_else(|| unknown_subscription(id))?;
-        db.accounts
-            .get(&sub.account_id)
-            .map_or(NaiveTime::MIN, |a| a.reference_time.time())
-    };
+    if db.subscription(tenant.id, id).is_none() {
+        return Err(unknown_subscription(id));
+    }
     let sub = db
         .subscriptions
         .get_mut(&id)
         .ok_or_else(|| unknown_subscription(id))?;
+    let reference_tod = sub.reference_tod;
     let catalog_billing = BillingPolicy::EndOfTerm;
     let start = sub.entitlement_start;
     // A policy resolves to a local date (today, or the charged-through date), which Kill Bill
@@ -166,7 +162,11 @@ pub(crate) async fn cancel(
                 "IMMEDIATE" => today,
                 _ => charged_through(sub, now).unwrap_or(today),
             };
-            (t, billing.map_or(catalog_billing, BillingPolicy::parse))
+            // `getLocalDateFromEntitlementPolicy` never goes before the start.
+            (
+                t.max(start),
+                billing.map_or(catalog_billing, BillingPolicy::parse),
+            )
         }
         (None, Some(billing)) => {
             let t = requested.map_or(now, |r| {
@@ -257,16 +257,12 @@ pub(crate) async fn change_plan(
     let now = sim.clock.now();
     let mut db = sim.db();
     let has_catalog = db.tenant(tenant.id).is_some_and(|t| t.has_catalog);
-    let (account_closed, reference_tod, account_id) = {
+    let (account_closed, account_id) = {
         let sub = db
             .subscription(tenant.id, id)
             .ok_or_else(|| unknown_subscription(id))?;
         let account = db.accounts.get(&sub.account_id);
-        (
-            account.is_some_and(|a| a.is_closed()),
-            account.map_or(NaiveTime::MIN, |a| a.reference_time.time()),
-            sub.account_id,
-        )
+        (account.is_some_and(|a| a.is_closed()), sub.account_id)
     };
     let sub = db
         .subscriptions
@@ -274,7 +270,7 @@ pub(crate) async fn change_plan(
         .ok_or_else(|| unknown_subscription(id))?;
     let sub_state = state(sub, now);
     let effective = match (requested, billing_policy) {
-        (Some(r), _) => resolve_requested(r, reference_tod),
+        (Some(r), _) => resolve_requested(r, sub.reference_tod),
         (None, Some(p)) => BillingPolicy::parse(p).resolve(sub, now),
         (None, None) => BillingPolicy::EndOfTerm.resolve(sub, now),
     };

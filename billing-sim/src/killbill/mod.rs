@@ -1,5 +1,7 @@
 //! A stateful simulator of Kill Bill 0.24.x's REST API, written from `vendors/killbill.md`
-//! (quirks included), never from an adapter's code.
+//! (quirks included), never from an adapter's code. Where the project's recording of a real
+//! 0.24 server (`scripts/killbill/OBSERVED.md`) disagrees with the notes, it follows the
+//! recording.
 //!
 //! What it serves, all under `/1.0/kb` except `GET /1.0/healthcheck`:
 //! - Basic auth (`admin`/`password`; a failure is Shiro's bare 401 challenge) and the tenant
@@ -12,15 +14,20 @@
 //!   read back with `GET .../tags` and `GET .../block`), offset pagination with the
 //!   `X-Killbill-Pagination-*` headers, bundles of an account.
 //! - Subscriptions: create by `planName` (or product/period/price list), read by id or
-//!   `externalKey`, cancel (entitlement and billing policies, 1031 as a 500 when already
-//!   cancelled), change plan now or at the end of the term (a pending change shows as a future
-//!   CHANGE event).
+//!   `externalKey`, cancel (entitlement and billing policies; 500/1031 once cancelled),
+//!   uncancel, change plan now or at the end of the term (a pending change shows as a future
+//!   CHANGE event); bundles by key.
 //! - Usage: record (201, empty body; `trackingId` dedup as 400/50000; a record after the
-//!   subscription's end is a 400 with no body) and rolled-up sums over `[startDate, endDate)`.
+//!   subscription's end is a 400 HTML page) and rolled-up sums over `[startDate, endDate)`,
+//!   with the column's 9 decimals.
 //! - Catalog: `GET /1.0/kb/catalog` and `/catalog/versions`; XML upload answers 501.
+//! - `GET /1.0/kb/test/clock` (the simulated time).
 //!
-//! Time is a frozen clock (see [`KillBillSim::advance_clock`]); billing periods are monthly,
-//! anchored at the account's bill-cycle day (set from the first subscription's start).
+//! Time is a frozen clock (see [`KillBillSim::advance_clock`]). Billing periods are monthly,
+//! on the account's bill-cycle day (set from the first recurring subscription's start), and
+//! local dates become instants at the account's reference time of day, as on the server.
+//! Invoicing is not simulated: a subscription is charged through the end of its current
+//! period from the moment it starts.
 
 use axum::Router;
 use axum::extract::OriginalUri;
