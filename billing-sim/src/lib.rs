@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod faults;
+pub mod killbill;
 pub mod lago;
 pub mod log;
 pub mod server;

@@ -1,0 +1,279 @@
+//! A stateful simulator of Kill Bill 0.24.x's REST API, written from `vendors/killbill.md`
+//! (quirks included), never from an adapter's code. Where the project's recording of a real
+//! 0.24 server (`scripts/killbill/OBSERVED.md`) disagrees with the notes, it follows the
+//! recording.
+//!
+//! What it serves, all under `/1.0/kb` except `GET /1.0/healthcheck`:
+//! - Basic auth (`admin`/`password`; a failure is Shiro's bare 401 challenge) and the tenant
+//!   headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret` (missing or wrong: a 401 HTML container
+//!   page, not JSON). Every write needs `X-Killbill-CreatedBy` (400 JSON without it). The tenant
+//!   `bob`/`lazar` exists from the start, with the sample catalog; `POST /1.0/kb/tenants` adds
+//!   more (with an empty catalog, or the sample one with `?useGlobalDefault=true`).
+//! - Accounts: create (201, empty body, full-URL `Location`), read by id or `externalKey`,
+//!   partial update, close (`DELETE`: AUTO_INVOICING_OFF tag and CLOSE_ACCOUNT blocking state,
+//!   read back with `GET .../tags` and `GET .../block`), offset pagination with the
+//!   `X-Killbill-Pagination-*` headers, bundles of an account.
+//! - Subscriptions: create by `planName` (or product/period/price list), read by id or
+//!   `externalKey`, cancel (entitlement and billing policies; 500/1031 once cancelled),
+//!   uncancel, change plan now or at the end of the term (a pending change shows as a future
+//!   CHANGE event); bundles by key.
+//! - Usage: record (201, empty body; `trackingId` dedup as 400/50000; a record after the
+//!   subscription's end is a 400 HTML page) and rolled-up sums over `[startDate, endDate)`,
+//!   with the column's 9 decimals.
+//! - Catalog: `GET /1.0/kb/catalog` and `/catalog/versions`; XML upload answers 501.
+//! - `GET /1.0/kb/test/clock` (the simulated time).
+//!
+//! Time is a frozen clock (see [`KillBillSim::advance_clock`]). Billing periods are monthly,
+//! on the account's bill-cycle day (set from the first recurring subscription's start), and
+//! local dates become instants at the account's reference time of day, as on the server.
+//! Invoicing is not simulated: a subscription is charged through the end of its current
+//! period from the moment it starts.
+
+use axum::Router;
+use axum::extract::OriginalUri;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::server::{SimOptions, SimServer};
+
+mod accounts;
+mod auth;
+mod catalog;
+mod catalog_api;
+mod closing;
+mod errors;
+mod ids;
+mod lifecycle;
+mod pagination;
+mod reply;
+mod state;
+mod subscriptions;
+mod tenants;
+mod time;
+mod timeline;
+mod usage;
+mod wire;
+
+use auth::{Credentials, FilterState};
+use errors::KbError;
+use state::Sim;
+
+/// Basic-auth user of the simulated server (Kill Bill's default `shiro.ini`).
+pub const USERNAME: &str = "admin";
+/// Basic-auth password of the simulated server.
+pub const PASSWORD: &str = "password";
+/// API key of the pre-created tenant.
+pub const API_KEY: &str = "bob";
+/// API secret of the pre-created tenant.
+pub const API_SECRET: &str = "lazar";
+
+/// Kill Bill documents no rate limiting; a proxy in front of it would answer 429 with
+/// `Retry-After: <secs>`, which is what the simulator's rate-limit fault sends.
+pub fn rate_limit_headers(reset_secs: u64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&reset_secs.to_string()) {
+        headers.insert(http::header::RETRY_AFTER, v);
+    }
+    headers
+}
+
+/// A running Kill Bill simulator. Stops when dropped.
+#[derive(Debug)]
+pub struct KillBillSim {
+    server: SimServer,
+    sim: Sim,
+}
+
+impl KillBillSim {
+    /// Basic-auth user ([`USERNAME`]).
+    pub const USERNAME: &'static str = USERNAME;
+    /// Basic-auth password ([`PASSWORD`]).
+    pub const PASSWORD: &'static str = PASSWORD;
+    /// API key of the pre-created tenant ([`API_KEY`]).
+    pub const API_KEY: &'static str = API_KEY;
+    /// API secret of the pre-created tenant ([`API_SECRET`]).
+    pub const API_SECRET: &'static str = API_SECRET;
+
+    /// Starts the simulator on 127.0.0.1 (an ephemeral port unless `options.port` is set).
+    ///
+    /// # Errors
+    /// If the port cannot be bound.
+    pub async fn start(options: SimOptions) -> std::io::Result<KillBillSim> {
+        let sim = Sim::seeded(API_KEY, API_SECRET);
+        let server = SimServer::start(router(sim.clone()), options, rate_limit_headers).await?;
+        Ok(KillBillSim { server, sim })
+    }
+
+    /// The server root, e.g. `http://127.0.0.1:41234` (the API is under `/1.0/kb`).
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The underlying server: request log and fault injection.
+    pub fn server(&self) -> &SimServer {
+        &self.server
+    }
+
+    /// Stored usage rows, across all tenants.
+    pub fn usage_record_count(&self) -> usize {
+        self.sim.db().usage_rows
+    }
+
+    /// The stored usage rows of a subscription, in insertion order:
+    /// `(trackingId, unitType, amount)`, the amount as stored in `decimal(18,9)`.
+    pub fn usage_records_for(&self, subscription_id: &str) -> Vec<(String, String, Decimal)> {
+        let Ok(id) = Uuid::parse_str(subscription_id) else {
+            return Vec::new();
+        };
+        self.sim
+            .db()
+            .usage
+            .get(&id)
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.tracking_id.clone(), r.unit_type.clone(), r.amount))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Accounts, across all tenants (closed ones included: closing is not deleting).
+    pub fn account_count(&self) -> usize {
+        self.sim.db().accounts.len()
+    }
+
+    /// Subscriptions, across all tenants (cancelled ones included).
+    pub fn subscription_count(&self) -> usize {
+        self.sim.db().subscriptions.len()
+    }
+
+    /// The simulated current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.sim.clock.now()
+    }
+
+    /// Moves the simulated clock forward (scheduled cancellations and plan changes take
+    /// effect, billing periods roll over). Rust-level only: no HTTP endpoint.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.sim.clock.advance(by);
+    }
+}
+
+async fn healthcheck() -> Response {
+    let mut resp = reply::json(&serde_json::json!({
+        "main.pool.ConnectivityCheck": {"healthy": true},
+        "org.killbill.billing.server.healthchecks.KillbillHealthcheck": {"healthy": true, "message": "OK"},
+        "org.killbill.billing.server.healthchecks.KillbillPluginsHealthcheck": {"healthy": true},
+        "org.killbill.billing.server.healthchecks.KillbillQueuesHealthcheck": {"healthy": true},
+        "osgi.pool.ConnectivityCheck": {"healthy": true},
+        "shiro.pool.ConnectivityCheck": {"healthy": true},
+    }));
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("must-revalidate,no-cache,no-store"),
+    );
+    resp
+}
+
+/// `GET /1.0/kb/test/clock` (test mode): the simulated time. Moving it is Rust-level only
+/// ([`KillBillSim::advance_clock`]); the real server's `POST`/`PUT` are not served.
+async fn test_clock(axum::extract::State(sim): axum::extract::State<Sim>) -> Response {
+    let now = sim.clock.now();
+    reply::json(&serde_json::json!({
+        "currentUtcTime": time::fmt_datetime(now),
+        "timeZone": "UTC",
+        "localDate": time::fmt_date(now.date_naive()),
+    }))
+}
+
+async fn not_found() -> Response {
+    KbError::not_found_page().into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    KbError::Page {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: None,
+    }
+    .into_response()
+}
+
+fn kb_routes(sim: Sim) -> Router {
+    use axum::routing::{post, put};
+    let filters = FilterState {
+        sim: sim.clone(),
+        credentials: Credentials {
+            username: USERNAME,
+            password: PASSWORD,
+        },
+    };
+    Router::new()
+        .route(
+            "/tenants",
+            post(tenants::create).get(tenants::get_by_api_key),
+        )
+        .route("/tenants/{id}", get(tenants::get))
+        .route(
+            "/accounts",
+            post(accounts::create).get(accounts::get_by_key),
+        )
+        .route("/accounts/pagination", get(accounts::list))
+        .route(
+            "/accounts/{id}",
+            get(accounts::get)
+                .put(accounts::update)
+                .delete(closing::close),
+        )
+        .route(
+            "/accounts/{id}/bundles",
+            get(subscriptions::account_bundles),
+        )
+        .route("/accounts/{id}/tags", get(closing::tags))
+        .route("/accounts/{id}/block", get(closing::block))
+        .route(
+            "/subscriptions",
+            post(subscriptions::create).get(subscriptions::get_by_key),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::get)
+                .put(lifecycle::change_plan)
+                .delete(lifecycle::cancel),
+        )
+        .route("/subscriptions/{id}/uncancel", put(lifecycle::uncancel))
+        .route("/bundles", get(subscriptions::bundles_by_key))
+        .route("/usages", post(usage::record))
+        .route("/usages/{id}", get(usage::get_all))
+        .route("/usages/{id}/{unit}", get(usage::get_unit))
+        .route("/catalog", get(catalog_api::get))
+        .route("/catalog/versions", get(catalog_api::versions))
+        .route(
+            "/catalog/xml",
+            get(catalog_api::xml_unsupported).post(catalog_api::xml_unsupported),
+        )
+        .route("/test/clock", get(test_clock))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(sim)
+        .layer(from_fn_with_state(filters, auth::kb_filters))
+}
+
+fn router(sim: Sim) -> Router {
+    Router::new()
+        .route("/1.0/healthcheck", get(healthcheck))
+        .nest("/1.0/kb", kb_routes(sim))
+        .fallback(not_found)
+}
+
+/// The path as the client sent it (nested routers see it without their prefix).
+pub(crate) fn original_path(request: &axum::extract::Request) -> String {
+    request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned())
+}
