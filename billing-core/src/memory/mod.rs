@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use rust_decimal::Decimal;
 
 use crate::backend::{
@@ -318,7 +318,9 @@ impl SubscriptionStore for InMemoryBackend {
                 new.key
             ))));
         }
-        let now = self.now();
+        // Whole milliseconds, like event timestamps: an event recorded right after the
+        // subscription was created must fall inside its first period.
+        let now = self.now().trunc_subsecs(3);
         let sub = Subscription {
             key: new.key.clone(),
             vendor_id: format!("mem-sub-{}", new.key),
