@@ -47,7 +47,6 @@
 //! events since the previous update; duplicates straddling two updates count twice, as in the
 //! server. Starting a subscription invoices it, which resets the customer's counter for the
 //! price's metric.
-#![allow(clippy::module_name_repetitions)]
 
 pub mod catalog;
 mod clock;
