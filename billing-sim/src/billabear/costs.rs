@@ -42,11 +42,10 @@ pub(crate) fn update_customer(state: &mut State, customer_id: &str) {
         let since = counter.seen_seq.unwrap_or(0);
         let mut distinct = HashSet::new();
         let mut total = 0.0;
-        for e in state.events.iter().filter(|e| {
-            e.seq > since
-                && e.subscription_id == sub_id
-                && e.metric_id == metric_id
-                && e.customer_id == customer_id
+        // Events are stored in sequence order: skip straight to the window.
+        let from = state.events.partition_point(|e| e.seq <= since);
+        for e in state.events[from..].iter().filter(|e| {
+            e.subscription_id == sub_id && e.metric_id == metric_id && e.customer_id == customer_id
         }) {
             if distinct.insert(e.event_id.as_str()) {
                 total += if method == "count" { 1.0 } else { e.value };

@@ -1,5 +1,7 @@
 //! `/customer` endpoints (`Controller/Api/Customer/CustomerController`).
 
+use std::ops::Bound;
+
 use axum::response::Response;
 use serde_json::{Map, Value};
 
@@ -321,9 +323,15 @@ pub(crate) fn list(state: &State, ctx: &Ctx) -> Response {
         filter("company_name"),
         filter("country"),
     );
-    let rows: Vec<(String, &Customer)> = state
+    // Rows are keyed by canonical id, so the map is already in `ORDER BY id` order; start
+    // right after the cursor.
+    let start = last_key
+        .as_deref()
+        .map_or(Bound::Unbounded, Bound::Excluded);
+    let rows = state
         .customers
-        .values()
+        .range::<str, _>((start, Bound::Unbounded))
+        .map(|(_, c)| c)
         .filter(|c| email.is_none_or(|f| listing::like_contains(Some(&c.email), f)))
         .filter(|c| reference.is_none_or(|f| listing::like_contains(c.reference.as_deref(), f)))
         .filter(|c| ext.is_none_or(|f| listing::like_contains(Some(&c.external_reference), f)))
@@ -331,8 +339,7 @@ pub(crate) fn list(state: &State, ctx: &Ctx) -> Response {
             company.is_none_or(|f| listing::like_contains(c.address.company_name.as_deref(), f))
         })
         .filter(|c| country.is_none_or(|f| c.address.country.as_deref() == Some(f)))
-        .map(|c| (c.id.clone(), c))
-        .collect();
+        .map(|c| (c.id.as_str(), c));
     let page = listing::keyset(rows, false, limit, last_key.as_deref(), None);
     errors::json(
         200,

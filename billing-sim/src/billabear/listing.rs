@@ -33,25 +33,21 @@ pub(crate) struct Page<T> {
     pub last_key: Option<String>,
 }
 
-/// A page of `rows` (already filtered) as `getList` computes it:
+/// A page of `rows` (already filtered, in ASCENDING key order) as `getList` computes it:
 /// `ORDER BY id <dir>`, `WHERE id > last` (`<` when descending), `LIMIT limit + 1`.
 /// With `first` (the previous-page cursor) the `WHERE` becomes `id < first` (`>` when
 /// descending), the order is reversed, and the `limit + 1` rows fetched are reversed back
 /// BEFORE the page is cut to `limit`: when more rows exist, the page therefore drops the row
 /// nearest the cursor, exactly like the server. `first` replaces `last` when both are given.
-/// Cursors must already be canonical lower-case UUIDs.
-pub(crate) fn keyset<T>(
-    mut rows: Vec<(String, T)>,
+/// Cursors must already be canonical lower-case UUIDs. Rows are consumed lazily, so an
+/// ascending walk only touches what it returns.
+pub(crate) fn keyset<'a, T>(
+    rows: impl DoubleEndedIterator<Item = (&'a str, T)>,
     descending: bool,
     limit: usize,
     last: Option<&str>,
     first: Option<&str>,
 ) -> Page<T> {
-    let ascending = descending == first.is_some();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    if !ascending {
-        rows.reverse();
-    }
     let keep = |id: &str| match (first, last) {
         (Some(f), _) if descending => id > f,
         (Some(f), _) => id < f,
@@ -59,19 +55,23 @@ pub(crate) fn keyset<T>(
         (None, Some(l)) => id > l,
         (None, None) => true,
     };
-    let mut fetched: Vec<(String, T)> = rows
-        .into_iter()
-        .filter(|(id, _)| keep(id))
-        .take(limit + 1)
-        .collect();
+    let ascending = descending == first.is_some();
+    let mut fetched: Vec<(&str, T)> = if ascending {
+        rows.filter(|(id, _)| keep(id)).take(limit + 1).collect()
+    } else {
+        rows.rev()
+            .filter(|(id, _)| keep(id))
+            .take(limit + 1)
+            .collect()
+    };
     if first.is_some() {
         fetched.reverse();
     }
     let has_more = fetched.len() > limit;
     fetched.truncate(limit);
     Page {
-        first_key: fetched.first().map(|(id, _)| id.clone()),
-        last_key: fetched.last().map(|(id, _)| id.clone()),
+        first_key: fetched.first().map(|(id, _)| (*id).to_owned()),
+        last_key: fetched.last().map(|(id, _)| (*id).to_owned()),
         has_more,
         items: fetched.into_iter().map(|(_, item)| item).collect(),
     }
@@ -117,24 +117,26 @@ fn like(text: &[char], pattern: &[char]) -> bool {
 mod tests {
     use super::*;
 
-    fn rows(ids: &[&str]) -> Vec<(String, String)> {
-        ids.iter().map(|i| (i.to_string(), i.to_string())).collect()
+    fn rows<'a>(ids: &[&'a str]) -> Vec<(&'a str, &'a str)> {
+        let mut v: Vec<(&str, &str)> = ids.iter().map(|i| (*i, *i)).collect();
+        v.sort();
+        v
     }
 
     #[test]
     fn ascending_pages_and_cursors() {
         let all = rows(&["e", "a", "c", "b", "d"]);
-        let p = keyset(all.clone(), false, 2, None, None);
+        let p = keyset(all.clone().into_iter(), false, 2, None, None);
         assert_eq!(p.items, ["a", "b"]);
         assert!(p.has_more);
         assert_eq!(p.last_key.as_deref(), Some("b"));
-        let p = keyset(all.clone(), false, 2, Some("d"), None);
+        let p = keyset(all.clone().into_iter(), false, 2, Some("d"), None);
         assert_eq!(p.items, ["e"]);
         assert!(!p.has_more);
-        let p = keyset(all.clone(), false, 2, Some("e"), None);
+        let p = keyset(all.clone().into_iter(), false, 2, Some("e"), None);
         assert!(p.items.is_empty() && p.last_key.is_none());
         // Previous page from "e": fetch d, c, b; reverse to b, c, d; cut to b, c (d dropped).
-        let p = keyset(all, false, 2, None, Some("e"));
+        let p = keyset(all.into_iter(), false, 2, None, Some("e"));
         assert_eq!(p.items, ["b", "c"]);
         assert!(p.has_more);
     }
@@ -142,9 +144,9 @@ mod tests {
     #[test]
     fn descending_pages() {
         let all = rows(&["a", "b", "c"]);
-        let p = keyset(all.clone(), true, 2, None, None);
+        let p = keyset(all.clone().into_iter(), true, 2, None, None);
         assert_eq!(p.items, ["c", "b"]);
-        let p = keyset(all, true, 2, Some("b"), None);
+        let p = keyset(all.into_iter(), true, 2, Some("b"), None);
         assert_eq!(p.items, ["a"]);
     }
 

@@ -1,6 +1,8 @@
 //! Starting, reading and listing subscriptions, and the plan catalog
 //! (`CustomerSubscriptionController`, `SubscriptionController`, `SubscriptionPlanController`).
 
+use std::ops::Bound;
+
 use axum::response::Response;
 use serde_json::{Map, Value};
 
@@ -271,13 +273,19 @@ pub(crate) fn list(state: &State, ctx: &Ctx) -> Response {
         return ctx.unhandled();
     };
     let status = ctx.query("status").filter(|s| v::php_truthy(s));
-    let rows: Vec<(String, &Subscription)> = state
+    // Keyed by canonical id: already in `ORDER BY id` order. Without a `first_key`, start
+    // right after `last_key`.
+    let start = match (&first, &last) {
+        (None, Some(l)) => Bound::Excluded(l.as_str()),
+        _ => Bound::Unbounded,
+    };
+    let rows = state
         .subscriptions
-        .values()
+        .range::<str, _>((start, Bound::Unbounded))
+        .map(|(_, s)| s)
         .filter(|s| status.is_none_or(|st| s.status == st))
         .filter(|s| customer.as_deref().is_none_or(|c| s.customer_id == c))
-        .map(|s| (s.id.clone(), s))
-        .collect();
+        .map(|s| (s.id.as_str(), s));
     let page = listing::keyset(rows, false, limit, last.as_deref(), first.as_deref());
     errors::json(
         200,
@@ -312,11 +320,11 @@ pub(crate) fn plans(state: &State, ctx: &Ctx) -> Response {
     };
     let key = ctx.query("key").unwrap_or("id");
     let by_id = key == "id";
-    let sort_value = |p: &Plan| -> Option<String> {
+    let sort_value = |p: &Plan| -> Option<&'static str> {
         match key {
-            "id" => Some(p.id.to_owned()),
-            "name" => Some(p.name.to_owned()),
-            "code_name" | "codeName" => Some(p.code_name.to_owned()),
+            "id" => Some(p.id),
+            "name" => Some(p.name),
+            "code_name" | "codeName" => Some(p.code_name),
             _ => None,
         }
     };
@@ -339,8 +347,9 @@ pub(crate) fn plans(state: &State, ctx: &Ctx) -> Response {
             None => return ctx.unhandled(),
         }
     }
+    rows.sort_by_key(|(k, _)| *k);
     let page = listing::keyset(
-        rows,
+        rows.into_iter(),
         true,
         limit,
         cursors[0].as_deref(),
