@@ -962,6 +962,46 @@ async fn counters_lag_until_the_cron_runs() {
 }
 
 #[tokio::test]
+async fn one_counter_per_customer_and_metric() {
+    let api = Api::start().await;
+    let customer = api.customer(json!({"email": "a@example.org"})).await;
+    let a = api.monthly(&customer).await;
+    api.event(&a, "e1", "api_calls", json!(30)).await;
+    assert_eq!(api.costs(&customer).await["costs"][0]["usage"], 30.0);
+
+    // Starting another api_calls subscription invoices it, which resets the shared counter.
+    let b = api.monthly(&customer).await;
+    let costs = api.costs(&customer).await;
+    assert_eq!(
+        costs["costs"].as_array().unwrap().len(),
+        2,
+        "one item per subscription"
+    );
+    assert_eq!(costs["costs"][0]["usage"], 0.0);
+    api.event(&a, "e2", "api_calls", json!(4)).await;
+    api.event(&b, "e3", "api_calls", json!(6)).await;
+    let costs = api.costs(&customer).await;
+    // `a` is updated first and moves the shared counter's mark: `b`'s event is never counted.
+    assert_eq!(costs["costs"][0]["usage"], 4.0);
+    assert_eq!(
+        costs["costs"][1]["usage"], 4.0,
+        "both items read the same counter"
+    );
+    assert_eq!(costs["total"]["amount"], 8);
+
+    // Neither a disabled customer nor a cancelled subscription stops event intake.
+    api.post(&format!("/customer/{customer}/disable"), json!({}))
+        .await;
+    api.post(
+        &format!("/subscription/{a}/cancel"),
+        json!({"when": "instantly"}),
+    )
+    .await;
+    assert_eq!(api.event(&a, "e4", "api_calls", json!(1)).await.status, 201);
+    assert_eq!(api.sim.events_for(&a).len(), 3);
+}
+
+#[tokio::test]
 async fn periods_renew_with_the_clock_and_reset_usage() {
     let api = Api::start().await;
     let customer = api.customer(json!({"email": "a@example.org"})).await;
@@ -1007,6 +1047,24 @@ async fn global_subscription_list_and_plans() {
         ))
         .await;
     assert_eq!(next.json["data"].as_array().unwrap().len(), 1);
+    let all_ids: Vec<String> = api.get("/subscription").await.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let previous = api
+        .get(&format!(
+            "/subscription?per_page=1&first_key={}",
+            all_ids[2]
+        ))
+        .await;
+    assert_eq!(
+        previous.json["data"][0]["id"],
+        all_ids[0].as_str(),
+        "Parthenon reverses before cutting: the row next to the cursor is skipped"
+    );
+    assert_eq!(previous.json["has_more"], true);
     let mine = api.get(&format!("/subscription?customer={c2}")).await;
     assert_eq!(mine.json["data"].as_array().unwrap().len(), 1);
     let limit_param = api.get("/subscription?limit=1").await;
