@@ -15,7 +15,10 @@ pub(crate) fn add_schedule(at: DateTime<Utc>, schedule: &str) -> DateTime<Utc> {
     let total = date.year() * 12 + date.month0() as i32 + months;
     let (year, month0) = (total.div_euclid(12), total.rem_euclid(12) as u32);
     let first = NaiveDate::from_ymd_opt(year, month0 + 1, 1).unwrap_or(date);
-    let shifted = first + Duration::days(i64::from(date.day()) - 1 + days);
+    // Out of chrono's range (only reachable by advancing the clock absurdly): stay put.
+    let shifted = first
+        .checked_add_signed(Duration::days(i64::from(date.day()) - 1 + days))
+        .unwrap_or(date);
     Utc.from_utc_datetime(&shifted.and_time(at.time()))
 }
 

@@ -95,7 +95,7 @@ pub(crate) fn get(state: &mut State, customer_id: &str) -> Response {
                     currency: price.currency.to_owned(),
                 })
             }
-            Some(t) if t.currency == price.currency => t.amount += amount,
+            Some(t) if t.currency == price.currency => t.amount = t.amount.saturating_add(amount),
             // Brick\Money MoneyMismatchException.
             Some(_) => return errors::empty(500),
         }

@@ -137,7 +137,8 @@ impl State {
 
     /// The server clock: real time plus what tests advanced it by.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.clock_offset
+        let real = Utc::now();
+        real.checked_add_signed(self.clock_offset).unwrap_or(real)
     }
 
     /// A fresh sequence number (events, subscriptions).
@@ -182,8 +183,12 @@ impl State {
                 .price(&sub.price_id)
                 .map_or("month", |p| p.schedule);
             while sub.valid_until <= now {
+                let next = clock::add_schedule(sub.valid_until, schedule);
+                if next <= sub.valid_until {
+                    break; // the end of chrono's calendar
+                }
                 sub.start_of_current_period = sub.valid_until;
-                sub.valid_until = clock::add_schedule(sub.valid_until, schedule);
+                sub.valid_until = next;
             }
             sub.status = "active".to_owned();
             sub.updated_at = now;
