@@ -148,6 +148,16 @@ impl BillaBearSim {
         &self.server
     }
 
+    /// Serves until the process ends (for a standalone simulator).
+    pub async fn wait(self) {
+        self.server.wait().await;
+    }
+
+    /// Gives up the inspection handle and keeps only the server (the state lives on inside it).
+    pub fn into_server(self) -> SimServer {
+        self.server
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         let mut state = state::lock(&self.state);
         state.settle();
