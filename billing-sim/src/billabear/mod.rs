@@ -47,6 +47,16 @@
 //! events since the previous update; duplicates straddling two updates count twice, as in the
 //! server. Starting a subscription invoices it, which resets the customer's counter for the
 //! price's metric.
+//!
+//! # Where the server source overrides `billabear.md`
+//! - `POST /subscription/{id}/plan` with `when: next-cycle` switches plan and price at once
+//!   (`InvoiceSubscriptionManager::changeSubscriptionPlan` has no next-cycle branch, and the
+//!   Behat scenario asserts the new plan right after the call).
+//! - The same endpoint accepts a price of another product: `PriceIsValidForPlanValidator`
+//!   only inspects the admin app's `UpdatePlan` DTO and returns early for the API's.
+//! - Wrong JSON types for UNTYPED DTO properties (`value`, `seat_number`, `billing_type`...)
+//!   are `400` validation errors (`Assert\Type`); only typed setters (`email`, `name`,
+//!   `reference`, `external_reference`, `brand`, address fields) make the serializer throw.
 
 pub mod catalog;
 mod clock;
