@@ -11,6 +11,7 @@
 //! and answers delayed past a client's timeout.
 #![deny(missing_docs)]
 
+pub mod billabear;
 pub mod faults;
 pub mod killbill;
 pub mod lago;
