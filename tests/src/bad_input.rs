@@ -130,7 +130,7 @@ pub fn bad_quantities(ctx: &Ctx) -> BoxFuture<'_, ()> {
             "nothing sent for an invalid event"
         );
         // A very precise quantity is either recorded exactly or refused as invalid, never rounded.
-        let precise = ctx.event("precise", &s.key, ctx.storage_gb(), "0.0000000000001");
+        let precise = ctx.event("precise", &s.key, ctx.api_calls(), "0.0000000000001");
         match ctx.backend().record_one(&precise).await {
             Ok(_) => {}
             Err(e) => assert_eq!(e.kind(), &ErrorKind::InvalidInput, "{e}"),

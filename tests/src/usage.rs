@@ -54,7 +54,7 @@ pub fn batch_outcomes_in_order(ctx: &Ctx) -> BoxFuture<'_, ()> {
             a.clone(),
             ctx.event("neg", &s.key, ctx.api_calls(), "-3"),
             ctx.event("lost", &ghost, ctx.api_calls(), "1"),
-            ctx.event("b", &s.key, ctx.storage_gb(), "2.5"),
+            ctx.event("b", &s.key, ctx.api_calls(), "2.5"),
             a.clone(),
         ];
         let outcomes = ctx.backend().record_usage(&events).await;
@@ -72,14 +72,13 @@ pub fn batch_outcomes_in_order(ctx: &Ctx) -> BoxFuture<'_, ()> {
         if ctx.caps().usage_current_period && ctx.caps().usage_dedup_by_event_id {
             let q = UsageQuery::current(s.key.clone());
             let u = ctx
-                .usage_until(&q, |u| u.quantity(&ctx.storage_gb()) == dec("2.5"))
+                .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("3.5"))
                 .await;
             assert_eq!(
                 u.quantity(&ctx.api_calls()),
-                dec("1"),
-                "the duplicate counts once"
+                dec("3.5"),
+                "1 + 2.5, and the duplicate counts once"
             );
-            assert_eq!(u.quantity(&ctx.storage_gb()), dec("2.5"));
         }
     })
 }
@@ -113,8 +112,8 @@ pub fn decimal_sums_are_exact(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let s = ctx.subscribed("exact", ctx.starter()).await;
         let events = [
-            ctx.event("x1", &s.key, ctx.storage_gb(), "0.1"),
-            ctx.event("x2", &s.key, ctx.storage_gb(), "0.2"),
+            ctx.event("x1", &s.key, ctx.api_calls(), "0.1"),
+            ctx.event("x2", &s.key, ctx.api_calls(), "0.2"),
         ];
         let outcomes = ctx.backend().record_usage(&events).await;
         assert!(
@@ -125,11 +124,11 @@ pub fn decimal_sums_are_exact(ctx: &Ctx) -> BoxFuture<'_, ()> {
         if !ctx.caps().usage_current_period {
             return;
         }
-        let q = UsageQuery::current(s.key.clone()).metric(ctx.storage_gb());
+        let q = UsageQuery::current(s.key.clone()).metric(ctx.api_calls());
         let u = ctx
-            .usage_until(&q, |u| u.quantity(&ctx.storage_gb()) == dec("0.3"))
+            .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("0.3"))
             .await;
-        assert_eq!(u.quantity(&ctx.storage_gb()), dec("0.3"));
+        assert_eq!(u.quantity(&ctx.api_calls()), dec("0.3"));
     })
 }
 
