@@ -30,6 +30,7 @@ mod ext;
 mod key;
 pub mod memory;
 mod money;
+mod outcomes;
 mod page;
 mod subscription;
 mod usage;
@@ -50,6 +51,7 @@ pub use key::{
 };
 pub use memory::InMemoryBackend;
 pub use money::{Currency, Money};
+pub use outcomes::Outcomes;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use subscription::{
     BillingInterval, CancelAt, ChangeAt, NewSubscription, Period, ScheduledChange, Subscription,

@@ -12,18 +12,22 @@
 //! - [`VendorErrors`]: each adapter's lenient error-body parser, plus the shared
 //!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
 //! - [`HttpConfig`]: the `[http]` configuration section.
+//! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups.
 #![deny(missing_docs)]
 
 mod auth;
+mod cache;
 mod client;
 mod config;
 mod endpoint;
 mod errors;
+mod fanout;
 mod request;
 mod response;
 mod retry;
 
 pub use auth::Credentials;
+pub use cache::KeyCache;
 pub use client::HttpClient;
 pub use config::HttpConfig;
 pub use endpoint::{Endpoint, is_loopback};
@@ -31,6 +35,7 @@ pub use errors::{
     MAX_VENDOR_MESSAGE_CHARS, VendorErrors, error_from_response, kind_for_status, retryable_status,
     shorten,
 };
+pub use fanout::ordered_fanout;
 pub use request::ApiRequest;
 pub use response::{ApiResponse, MAX_BODY_BYTES};
 pub use retry::{Idempotency, server_delay};
