@@ -119,6 +119,16 @@ impl KillBillSim {
         &self.server
     }
 
+    /// Serves until the process ends (standalone use).
+    pub async fn wait(self) {
+        self.server.wait().await;
+    }
+
+    /// Gives up the inspection handle and keeps only the server (its state lives on).
+    pub fn into_server(self) -> SimServer {
+        self.server
+    }
+
     /// Stored usage rows, across all tenants.
     pub fn usage_record_count(&self) -> usize {
         self.sim.db().usage_rows

@@ -1,0 +1,129 @@
+//! The whole flow on the embedded default (no server): customer, subscription, usage, usage
+//! query, listing.
+//!
+//! Run with `cargo run --example quickstart`.
+#![allow(clippy::print_stdout)]
+
+use billing::catalog::sample;
+use billing::rust_decimal::Decimal;
+use billing::{
+    BillingConfig, BillingExt, CancelAt, ChangeAt, Currency, CustomerKey, EventId, EventOutcome,
+    MetricCode, NewCustomer, NewSubscription, PlanCode, SubscriptionKey, UsageEvent, UsageQuery,
+};
+use futures::TryStreamExt;
+
+#[tokio::main]
+async fn main() -> billing::Result<()> {
+    // The embedded default: an in-memory backend with a sample catalog.
+    let config = BillingConfig::memory();
+    let backend = billing::connect(&config)?;
+    println!("Using the `{}` backend\n", backend.info().name);
+
+    // 1. Customers are addressed by your own keys.
+    let acme = CustomerKey::new("acme")?;
+    let customer = backend
+        .create_customer(
+            &NewCustomer::new(acme.clone())
+                .name("Acme Corp")
+                .email("billing@acme.example")
+                .currency(Currency::USD)
+                .metadata("segment", "enterprise"),
+        )
+        .await?;
+    println!("Created customer {} ({})", customer.key, customer.vendor_id);
+
+    // 2. Subscribe it to a plan.
+    let sub_key = SubscriptionKey::new("acme-main")?;
+    let sub = backend
+        .create_subscription(&NewSubscription::new(
+            sub_key.clone(),
+            acme.clone(),
+            PlanCode::new(sample::STARTER)?,
+        ))
+        .await?;
+    let period = sub.current_period.map_or_else(String::new, |p| {
+        format!(
+            ", period {} .. {}",
+            p.start.format("%Y-%m-%d"),
+            p.end.format("%Y-%m-%d")
+        )
+    });
+    println!("Subscribed to {} ({:?}{period})", sub.plan, sub.status);
+
+    // 3. Record usage in one batch: one outcome per event, in order. Event ids make retries safe.
+    let api_calls = MetricCode::new(sample::API_CALLS)?;
+    let event = |id: &str, qty: &str| -> billing::Result<UsageEvent> {
+        let quantity: Decimal = qty
+            .parse()
+            .map_err(|e| billing::Error::invalid_input(format!("{qty}: {e}")))?;
+        Ok(UsageEvent::new(
+            EventId::new(id)?,
+            sub_key.clone(),
+            api_calls.clone(),
+            quantity,
+        ))
+    };
+    let batch = vec![
+        event("req-1", "0.1")?,
+        event("req-2", "0.2")?,
+        event("req-3", "1250")?,
+        event("req-4", "-5")?,  // invalid: rejected, the others still count
+        event("req-1", "0.1")?, // a retry of req-1: recognised, not counted twice
+    ];
+    println!("\nRecording {} usage events:", batch.len());
+    for (e, outcome) in batch.iter().zip(backend.record_usage(&batch).await) {
+        let text = match outcome {
+            EventOutcome::Accepted => "accepted".to_owned(),
+            EventOutcome::Duplicate => "duplicate, not counted again".to_owned(),
+            EventOutcome::Rejected(err) => format!("rejected ({})", err.kind()),
+        };
+        println!("  {:<6} {:>5}  {text}", e.id, e.quantity);
+    }
+
+    // 4. Ask for the usage of the current period: exact decimals, priced by the plan.
+    let usage = backend.usage(&UsageQuery::current(sub_key.clone())).await?;
+    println!("\nUsage this period:");
+    for line in &usage.lines {
+        let amount = line
+            .amount
+            .map_or_else(|| "-".to_owned(), |m| m.to_string());
+        println!("  {:<10} {:>5}  {amount}", line.metric, line.quantity);
+    }
+
+    // 5. Upgrade now, then cancel at the end of the period.
+    let upgraded = backend
+        .change_plan(&sub_key, &PlanCode::new(sample::PRO)?, ChangeAt::Now)
+        .await?;
+    println!("\nUpgraded to {}", upgraded.plan);
+    let canceled = backend
+        .cancel_subscription(&sub_key, CancelAt::PeriodEnd)
+        .await?;
+    if let Some(ends) = canceled.ends_at {
+        println!(
+            "Cancels at {} ({:?})",
+            ends.format("%Y-%m-%d"),
+            canceled.status
+        );
+    }
+
+    // 6. List every customer as a stream, one page at a time.
+    for name in ["globex", "initech", "umbrella"] {
+        backend
+            .ensure_customer(&NewCustomer::new(CustomerKey::new(name)?).name(name))
+            .await?;
+    }
+    let keys: Vec<String> = backend
+        .customers(2)
+        .map_ok(|c| c.key.to_string())
+        .try_collect()
+        .await?;
+    println!("\nAll customers, 2 per page: {}", keys.join(", "));
+
+    // What this backend can do is data, not guesswork.
+    let caps = backend.capabilities();
+    println!(
+        "\nCapabilities: usage range queries {}, dedup by event id {}",
+        caps.usage_range, caps.usage_dedup_by_event_id
+    );
+    Ok(())
+}
