@@ -16,6 +16,7 @@ mod ctx;
 
 pub mod bad_input;
 pub mod customers;
+pub mod spec;
 pub mod subscriptions;
 pub mod usage;
 
