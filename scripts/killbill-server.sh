@@ -321,11 +321,15 @@ wait_healthy() {
         fi
         if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
             show_log_tail
+            rm -f "$PID_FILE"
+            kill_leftovers
             die "Kill Bill exited during start-up"
         fi
         sleep 2
     done
     show_log_tail
+    log "stopping the server that did not come up"
+    cmd_stop || true
     die "Kill Bill did not become healthy within $START_TIMEOUT s (KILLBILL_START_TIMEOUT)"
 }
 
