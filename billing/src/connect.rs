@@ -5,9 +5,9 @@ use std::sync::Arc;
 use billing_core::{BillingBackend, Error, InMemoryBackend, Operation, Result};
 
 use crate::config::{BillingConfig, Provider};
-use crate::traced::Traced;
+use crate::layers::{Layered, TracingLayer};
 
-/// Builds the backend the configuration names, wrapped in [`Traced`].
+/// Builds the backend the configuration names, wrapped in [`crate::layers::TracingLayer`].
 ///
 /// Every setting is checked here, at start-up, so a bad configuration fails before the first
 /// call.
@@ -18,11 +18,14 @@ use crate::traced::Traced;
 pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
     config.http.validate()?;
     match config.provider {
-        Provider::Memory => Ok(Arc::new(
-            Traced::new(InMemoryBackend::with_sample_catalog()),
-        )),
+        Provider::Memory => Ok(traced(InMemoryBackend::with_sample_catalog())),
         other => Err(not_compiled_in(other)),
     }
+}
+
+/// Wraps a backend in the tracing layer, as every backend `connect` returns is.
+fn traced<B: BillingBackend + 'static>(backend: B) -> Arc<dyn BillingBackend> {
+    Arc::new(Layered::new(backend, TracingLayer))
 }
 
 /// Whether this build can connect to `provider` (its adapter's feature is enabled).

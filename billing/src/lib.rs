@@ -23,11 +23,19 @@
 
 mod config;
 mod connect;
-mod traced;
+pub mod layers;
+pub mod migrate;
 
 pub use config::{BillingConfig, ENV_PREFIX, Provider};
 pub use connect::{connect, is_compiled_in};
-pub use traced::Traced;
+pub use layers::Traced;
 
 pub use billing_core::*;
+
+/// The traits, for `use billing::prelude::*;` (calling trait methods needs them in scope).
+pub mod prelude {
+    pub use billing_core::{
+        BillingBackend, BillingExt, CustomerStore, SubscriptionStore, UsageReader, UsageRecorder,
+    };
+}
 pub use billing_http::HttpConfig;
