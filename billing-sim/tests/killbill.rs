@@ -5,6 +5,7 @@
 
 use billing_sim::SimOptions;
 use billing_sim::killbill::KillBillSim;
+use chrono::TimeZone;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use rust_decimal::Decimal;
@@ -18,6 +19,14 @@ struct Kb {
 impl Kb {
     async fn start() -> Self {
         let sim = KillBillSim::start(SimOptions::default()).await.unwrap();
+        // A fixed mid-morning time: tests that move the clock by hours must not cross midnight
+        // depending on when they run.
+        sim.set_clock(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 3, 10, 10, 0, 0)
+                .single()
+                .unwrap(),
+        );
         Kb {
             sim,
             http: reqwest::Client::new(),

@@ -172,6 +172,12 @@ impl KillBillSim {
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.sim.clock.advance(by);
     }
+
+    /// Sets the simulated clock, e.g. to a fixed time of day so tests do not depend on when
+    /// they run. Call it before creating anything: existing dates are not moved.
+    pub fn set_clock(&self, at: DateTime<Utc>) {
+        self.sim.clock.set(at);
+    }
 }
 
 async fn healthcheck() -> Response {

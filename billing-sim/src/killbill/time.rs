@@ -30,6 +30,12 @@ impl Clock {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Sets the clock (truncated to whole seconds, as it starts).
+    pub(crate) fn set(&self, at: DateTime<Utc>) {
+        let at = Utc.timestamp_opt(at.timestamp(), 0).single().unwrap_or(at);
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = at;
+    }
+
     /// Moves the clock forward (or backward, for a negative duration).
     pub(crate) fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
