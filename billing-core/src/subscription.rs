@@ -170,3 +170,49 @@ pub struct Subscription {
     /// The vendor's raw JSON, for fields this library does not model.
     pub raw: Option<serde_json::Value>,
 }
+
+impl Subscription {
+    /// A subscription with the required fields; the optional ones start empty and can be set
+    /// afterwards (adapters outside this crate cannot use a struct literal).
+    pub fn new(
+        key: SubscriptionKey,
+        vendor_id: impl Into<String>,
+        customer: CustomerKey,
+        plan: PlanCode,
+        status: SubscriptionStatus,
+        raw_status: impl Into<String>,
+    ) -> Self {
+        Self {
+            key,
+            vendor_id: vendor_id.into(),
+            customer,
+            plan,
+            status,
+            raw_status: raw_status.into(),
+            started_at: None,
+            current_period: None,
+            ends_at: None,
+            scheduled_change: None,
+            raw: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_leaves_optional_fields_empty() {
+        let s = Subscription::new(
+            SubscriptionKey::new("s").unwrap(),
+            "v1",
+            CustomerKey::new("c").unwrap(),
+            PlanCode::new("p").unwrap(),
+            SubscriptionStatus::Active,
+            "active",
+        );
+        assert_eq!((s.vendor_id.as_str(), s.raw_status.as_str()), ("v1", "active"));
+        assert!(s.started_at.is_none() && s.ends_at.is_none() && s.raw.is_none());
+    }
+}

@@ -8,7 +8,8 @@
 //!   `X-RateLimit-Reset` (capped) within a total time budget. A request that is not idempotent is
 //!   retried only when it surely never reached the server. Every retry is visible in `tracing`.
 //! - [`Endpoint`]: a checked base URL (`http://` only to loopback unless allowed) and request URLs
-//!   whose every path segment is percent-encoded, so a key can never reach another endpoint.
+//!   whose every path segment is percent-encoded, so a key can never reach another endpoint
+//!   ([`Endpoint::url_escaping_dots`] also encodes `.`, for Rails-style routes).
 //! - [`VendorErrors`]: each adapter's lenient error-body parser, plus the shared
 //!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
 //! - [`HttpConfig`]: the `[http]` configuration section.
@@ -19,6 +20,7 @@ mod auth;
 mod cache;
 mod client;
 mod config;
+mod dots;
 mod endpoint;
 mod errors;
 mod fanout;
@@ -30,6 +32,7 @@ pub use auth::Credentials;
 pub use cache::KeyCache;
 pub use client::HttpClient;
 pub use config::HttpConfig;
+pub use dots::encode_segment_strict;
 pub use endpoint::{Endpoint, is_loopback};
 pub use errors::{
     MAX_VENDOR_MESSAGE_CHARS, VendorErrors, error_from_response, kind_for_status, retryable_status,

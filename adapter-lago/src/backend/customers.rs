@@ -1,0 +1,165 @@
+//! [`CustomerStore`] for Lago.
+
+use async_trait::async_trait;
+use billing_core::{
+    Customer, CustomerKey, CustomerPatch, CustomerStore, Error, NewCustomer, Operation, Page,
+    PageRequest, Result,
+};
+use billing_http::{ApiRequest, Idempotency, Method, ordered_fanout};
+use serde_json::Value;
+
+use super::{LagoBackend, METADATA_LIMITS, tag};
+use crate::convert;
+use crate::pager::{self, CustomerCursor, MAX_PER_PAGE, Position};
+use crate::wire;
+
+impl LagoBackend {
+    /// `POST /customers` (an upsert, so safe to resend) and the customer it returns.
+    async fn upsert_customer(&self, input: wire::CustomerInput, op: Operation) -> Result<Customer> {
+        let request = ApiRequest::new(op, Method::POST, self.url(&["customers"])?)
+            .json(&wire::CustomerBody { customer: input })
+            .map_err(|e| tag(e, op))?
+            .idempotency(Idempotency::Idempotent);
+        let envelope: wire::CustomerEnvelope = self.client.send_ok(request).await?.json()?;
+        convert::customer(envelope.customer).map_err(|e| tag(e, op))
+    }
+
+    /// Terminates the customer's active subscriptions and cancels its pending ones, so they end
+    /// now rather than in Lago's background job after the delete.
+    ///
+    /// # Errors
+    /// `NotFound` if the customer does not exist.
+    async fn end_subscriptions_of(&self, key: &CustomerKey, op: Operation) -> Result<()> {
+        let filters = [
+            ("status[]", "active".to_owned()),
+            ("status[]", "pending".to_owned()),
+        ];
+        let mut rows = Vec::new();
+        let mut position = Position {
+            page: 1,
+            per_page: MAX_PER_PAGE,
+        };
+        loop {
+            let list: wire::SubscriptionList = pager::fetch(
+                &self.client,
+                op,
+                self.customer_url(key, &["subscriptions"])?,
+                &filters,
+                position,
+            )
+            .await?;
+            for raw in &list.subscriptions {
+                rows.push(convert::subscription_row(raw).map_err(|e| tag(e, op))?);
+            }
+            match list.meta.next_page {
+                Some(next) if next > position.page => position.page = next,
+                _ => break,
+            }
+        }
+        // A scheduled downgrade (pending, with a previous plan) ends with its active row.
+        let targets: Vec<(String, bool)> = rows
+            .iter()
+            .filter(|r| r.status == "active" || convert::is_representative(r))
+            .map(|r| (r.external_id.clone(), r.status == "pending"))
+            .collect();
+        let results = ordered_fanout(targets, self.client.concurrency(), |(id, pending)| async move {
+            let mut request = ApiRequest::new(op, Method::DELETE, self.url(&["subscriptions", &id])?);
+            if pending {
+                request = request.query("status", "pending");
+            }
+            let response = self.client.send(request).await?;
+            // 404: it ended meanwhile.
+            if response.is_success() || response.status.as_u16() == 404 {
+                Ok(())
+            } else {
+                Err(self.client.error(op, &response))
+            }
+        })
+        .await;
+        results.into_iter().collect()
+    }
+}
+
+#[async_trait]
+impl CustomerStore for LagoBackend {
+    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
+        let op = Operation::CreateCustomer;
+        new.validate().map_err(|e| tag(e, op))?;
+        METADATA_LIMITS.check(&new.metadata).map_err(|e| tag(e, op))?;
+        // POST /customers would overwrite an existing customer: check first (nothing atomic
+        // exists; a concurrent create can still win the race).
+        if self.find_customer(&new.key, op).await?.is_some() {
+            return Err(tag(
+                Error::already_exists(format!("a customer with key `{}` exists", new.key)),
+                op,
+            ));
+        }
+        self.upsert_customer(convert::create_input(new), op).await
+    }
+
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
+        let op = Operation::GetCustomer;
+        self.find_customer(key, op)
+            .await?
+            .ok_or_else(|| tag(Error::not_found(format!("no customer `{key}`")), op))
+    }
+
+    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
+        let op = Operation::UpdateCustomer;
+        patch.validate().map_err(|e| tag(e, op))?;
+        if let Some(metadata) = &patch.metadata {
+            METADATA_LIMITS.check(metadata).map_err(|e| tag(e, op))?;
+        }
+        // Read first: the upsert would create a missing customer, and metadata entries keep
+        // their ids only if we send them.
+        let current = self
+            .find_customer(key, op)
+            .await?
+            .ok_or_else(|| tag(Error::not_found(format!("no customer `{key}`")), op))?;
+        match convert::patch_input(&current, patch) {
+            None => Ok(current),
+            Some(input) => self.upsert_customer(input, op).await,
+        }
+    }
+
+    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
+        let op = Operation::DeleteCustomer;
+        self.end_subscriptions_of(key, op).await.map_err(|e| {
+            if e.is_not_found() {
+                tag(Error::not_found(format!("no customer `{key}`")), op)
+            } else {
+                e
+            }
+        })?;
+        let request = ApiRequest::new(op, Method::DELETE, self.customer_url(key, &[])?);
+        self.client.send_ok(request).await?;
+        Ok(())
+    }
+
+    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
+        let op = Operation::ListCustomers;
+        let cursor = CustomerCursor::from_request(page).map_err(|e| tag(e, op))?;
+        let list: wire::CustomerList = pager::fetch(
+            &self.client,
+            op,
+            self.url(&["customers"])?,
+            &[],
+            cursor.position,
+        )
+        .await?;
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let walked = pager::customer_page(&cursor, list.customers, list.meta.next_page, limit);
+        let items = walked
+            .items
+            .into_iter()
+            .filter_map(|raw: Value| match convert::customer(raw) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(target: "billing_lago", error = %e, "skipping a customer this library cannot represent");
+                    None
+                }
+            })
+            .collect();
+        Ok(Page::new(items, walked.next))
+    }
+}
