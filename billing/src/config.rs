@@ -68,6 +68,14 @@ pub struct BillingConfig {
     /// HTTP settings for vendor backends.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The `[lago]` section (feature `lago`): `base_url` and `api_key`.
+    #[cfg(feature = "lago")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lago: Option<adapter_lago::LagoConfig>,
+    /// A `[lago]` section in a build without the `lago` feature: accepted and ignored.
+    #[cfg(not(feature = "lago"))]
+    #[serde(default, rename = "lago", skip_serializing)]
+    ignored_lago: Option<serde::de::IgnoredAny>,
 }
 
 impl BillingConfig {
@@ -76,6 +84,10 @@ impl BillingConfig {
         Self {
             provider: Provider::Memory,
             http: HttpConfig::default(),
+            #[cfg(feature = "lago")]
+            lago: None,
+            #[cfg(not(feature = "lago"))]
+            ignored_lago: None,
         }
     }
 
@@ -160,10 +172,15 @@ fn env() -> Env {
 }
 
 fn figment_error(e: figment::Error) -> Error {
-    let path = if e.path.is_empty() {
+    let mut path = e.path.clone();
+    // A missing setting is named in full: `lago.api_key`, not `lago`.
+    if let figment::error::Kind::MissingField(field) = &e.kind {
+        path.push(field.to_string());
+    }
+    let path = if path.is_empty() {
         "configuration".to_owned()
     } else {
-        e.path.join(".")
+        path.join(".")
     };
     // figment's "invalid type/value" messages quote the value found, which may be a secret:
     // keep only what was expected.

@@ -19,6 +19,19 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
     config.http.validate()?;
     match config.provider {
         Provider::Memory => Ok(traced(InMemoryBackend::with_sample_catalog())),
+        #[cfg(feature = "lago")]
+        Provider::Lago => {
+            let lago = config.lago.as_ref().ok_or_else(|| {
+                Error::config(
+                    "lago",
+                    "missing section: set lago.base_url and lago.api_key \
+                     (or BILLING_LAGO_BASE_URL and BILLING_LAGO_API_KEY)",
+                )
+            })?;
+            let backend = adapter_lago::LagoBackend::new(lago, &config.http)
+                .map_err(|e| e.with_operation(Operation::Connect))?;
+            Ok(traced(backend))
+        }
         other => Err(not_compiled_in(other)),
     }
 }
@@ -31,7 +44,12 @@ fn traced<B: BillingBackend + 'static>(backend: B) -> Arc<dyn BillingBackend> {
 /// Whether this build can connect to `provider` (its adapter's feature is enabled).
 pub fn is_compiled_in(provider: Provider) -> bool {
     // Each adapter adds its arm here, behind its feature.
-    matches!(provider, Provider::Memory)
+    match provider {
+        Provider::Memory => true,
+        #[cfg(feature = "lago")]
+        Provider::Lago => true,
+        _ => false,
+    }
 }
 
 fn not_compiled_in(provider: Provider) -> Error {
