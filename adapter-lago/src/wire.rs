@@ -22,7 +22,6 @@ pub struct Meta {
 #[derive(Debug, Clone, Deserialize)]
 pub struct CustomerList {
     /// The customers of the page, as raw JSON (kept for `Customer::raw`).
-    #[serde(default)]
     pub customers: Vec<Value>,
     /// Pagination.
     #[serde(default)]
@@ -33,7 +32,6 @@ pub struct CustomerList {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SubscriptionList {
     /// The subscription rows of the page, as raw JSON.
-    #[serde(default)]
     pub subscriptions: Vec<Value>,
     /// Pagination.
     #[serde(default)]
@@ -44,7 +42,6 @@ pub struct SubscriptionList {
 #[derive(Debug, Clone, Deserialize)]
 pub struct BillableMetricList {
     /// The metrics of the page.
-    #[serde(default)]
     pub billable_metrics: Vec<BillableMetric>,
     /// Pagination.
     #[serde(default)]
