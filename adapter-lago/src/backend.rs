@@ -135,9 +135,12 @@ impl LagoBackend {
             },
         )
         .await?;
-        let matches = |c: &Value| c.get("external_id").and_then(Value::as_str) == Some(key.as_str());
+        let matches =
+            |c: &Value| c.get("external_id").and_then(Value::as_str) == Some(key.as_str());
         if let Some(raw) = list.customers.iter().find(|c| matches(c)) {
-            return convert::customer(raw.clone()).map(Some).map_err(|e| e.with_operation(op));
+            return convert::customer(raw.clone())
+                .map(Some)
+                .map_err(|e| e.with_operation(op));
         }
         if list.customers.is_empty() {
             return Ok(None);

@@ -50,8 +50,11 @@ impl LagoConfig {
         if self.base_url.trim().is_empty() {
             return Err(Error::config("lago.base_url", "is empty"));
         }
-        let endpoint =
-            Endpoint::parse("lago.base_url", self.base_url.trim(), http.allow_insecure_http)?;
+        let endpoint = Endpoint::parse(
+            "lago.base_url",
+            self.base_url.trim(),
+            http.allow_insecure_http,
+        )?;
         let key = self.api_key.expose_secret();
         if key.trim().is_empty() {
             return Err(Error::config("lago.api_key", "is empty"));
@@ -86,8 +89,9 @@ mod tests {
 
     #[test]
     fn parses_and_redacts() {
-        let c = from_toml("base_url = \"https://api.getlago.com/api/v1\"\napi_key = \"sekrit-123\"")
-            .unwrap();
+        let c =
+            from_toml("base_url = \"https://api.getlago.com/api/v1\"\napi_key = \"sekrit-123\"")
+                .unwrap();
         assert_eq!(c.base_url, CLOUD_US);
         assert_eq!(c.api_key.expose_secret(), "sekrit-123");
         let debug = format!("{c:?}");
@@ -111,7 +115,10 @@ mod tests {
         let cases = [
             (LagoConfig::new("", "k"), "lago.base_url"),
             (LagoConfig::new("not a url", "k"), "lago.base_url"),
-            (LagoConfig::new("http://lago.example.com/api/v1", "k"), "lago.base_url"),
+            (
+                LagoConfig::new("http://lago.example.com/api/v1", "k"),
+                "lago.base_url",
+            ),
             (LagoConfig::new(CLOUD_EU, "  "), "lago.api_key"),
             (LagoConfig::new(CLOUD_EU, "se cret-key"), "lago.api_key"),
         ];

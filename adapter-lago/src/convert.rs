@@ -234,8 +234,8 @@ pub fn status(row: &wire::Subscription) -> SubscriptionStatus {
 /// `Decode` if required fields are missing or a key or plan code is not valid.
 pub fn subscription(raw: Value) -> Result<Subscription> {
     let row = subscription_row(&raw)?;
-    let key = SubscriptionKey::new(row.external_id.clone())
-        .map_err(|e| decode("subscription key", e))?;
+    let key =
+        SubscriptionKey::new(row.external_id.clone()).map_err(|e| decode("subscription key", e))?;
     let customer = row
         .external_customer_id
         .clone()
@@ -404,7 +404,10 @@ pub fn decimal(v: &Value) -> Option<Decimal> {
 /// # Errors
 /// `Decode` for a missing period or unreadable units; `Unexpected` when the charges of one
 /// metric disagree on its units (filtered charges: there is no single total).
-pub fn usage_summary(usage: &wire::CustomerUsage, metric: Option<&MetricCode>) -> Result<UsageSummary> {
+pub fn usage_summary(
+    usage: &wire::CustomerUsage,
+    metric: Option<&MetricCode>,
+) -> Result<UsageSummary> {
     let from = time_field(usage.from_datetime.as_ref());
     let to = time_field(usage.to_datetime.as_ref());
     let (Some(start), Some(last)) = (from, to) else {
@@ -503,7 +506,10 @@ mod tests {
         assert_eq!(c.name.as_deref(), Some("Acme"));
         assert_eq!(c.currency, Some(Currency::EUR));
         assert_eq!(c.metadata.get("tier").map(String::as_str), Some("gold"));
-        assert_eq!(c.created_at.unwrap().to_rfc3339(), "2022-04-29T08:59:51+00:00");
+        assert_eq!(
+            c.created_at.unwrap().to_rfc3339(),
+            "2022-04-29T08:59:51+00:00"
+        );
         assert_eq!(
             customer_position(c.raw.as_ref().unwrap()),
             (Some(1_651_222_791), c.vendor_id.clone())
@@ -518,8 +524,13 @@ mod tests {
 
     #[test]
     fn create_body_has_only_what_is_set() {
-        let new = NewCustomer::new(CustomerKey::new("k").unwrap()).name("N").metadata("a", "1");
-        let body = serde_json::to_value(wire::CustomerBody { customer: create_input(&new) }).unwrap();
+        let new = NewCustomer::new(CustomerKey::new("k").unwrap())
+            .name("N")
+            .metadata("a", "1");
+        let body = serde_json::to_value(wire::CustomerBody {
+            customer: create_input(&new),
+        })
+        .unwrap();
         assert_eq!(
             body,
             json!({"customer": {"external_id": "k", "name": "N",
@@ -531,9 +542,15 @@ mod tests {
     fn patch_sends_only_changes_and_keeps_metadata_ids() {
         let current = customer(raw_customer()).unwrap();
         assert!(patch_input(&current, &CustomerPatch::new()).is_none());
-        assert!(patch_input(&current, &CustomerPatch::new().name("Acme")).is_none(), "no change");
-        let p = patch_input(&current, &CustomerPatch::new().name("New").currency(Currency::EUR))
-            .unwrap();
+        assert!(
+            patch_input(&current, &CustomerPatch::new().name("Acme")).is_none(),
+            "no change"
+        );
+        let p = patch_input(
+            &current,
+            &CustomerPatch::new().name("New").currency(Currency::EUR),
+        )
+        .unwrap();
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             json!({"external_id": "acme", "name": "New"})
@@ -581,7 +598,11 @@ mod tests {
         v["ending_at"] = json!("2024-01-31T23:59:59Z");
         let s = subscription(v).unwrap();
         assert_eq!(s.status, SubscriptionStatus::CancelScheduled);
-        assert_eq!(s.ends_at, Some(p.end), "an end at the period's last second is the period end");
+        assert_eq!(
+            s.ends_at,
+            Some(p.end),
+            "an end at the period's last second is the period end"
+        );
 
         let mut v = sub_json("terminated");
         v["terminated_at"] = json!("2024-01-20T10:00:00Z");
@@ -592,9 +613,18 @@ mod tests {
 
         let mut v = sub_json("canceled");
         v["canceled_at"] = json!("2024-01-05T10:00:00Z");
-        assert_eq!(subscription(v).unwrap().status, SubscriptionStatus::Canceled);
-        assert_eq!(subscription(sub_json("pending")).unwrap().status, SubscriptionStatus::Pending);
-        assert_eq!(subscription(sub_json("incomplete")).unwrap().status, SubscriptionStatus::Other);
+        assert_eq!(
+            subscription(v).unwrap().status,
+            SubscriptionStatus::Canceled
+        );
+        assert_eq!(
+            subscription(sub_json("pending")).unwrap().status,
+            SubscriptionStatus::Pending
+        );
+        assert_eq!(
+            subscription(sub_json("incomplete")).unwrap().status,
+            SubscriptionStatus::Other
+        );
 
         let mut v = sub_json("active");
         v["next_plan_code"] = json!("cheap");
@@ -643,7 +673,9 @@ mod tests {
 
     #[test]
     fn event_bodies() {
-        let sum = Metering::Value { field: "quantity".into() };
+        let sum = Metering::Value {
+            field: "quantity".into(),
+        };
         let e = event("2.50").property("region", "eu");
         let w = event_input(&e, &sum).unwrap();
         assert_eq!(
@@ -653,22 +685,41 @@ mod tests {
                    "properties": {"region": "eu", "quantity": "2.5"}})
         );
         assert_eq!(
-            event_input(&event("0.0000000000001"), &sum).unwrap().properties["quantity"],
+            event_input(&event("0.0000000000001"), &sum)
+                .unwrap()
+                .properties["quantity"],
             "0.0000000000001"
         );
-        assert_eq!(event_input(&event("-0"), &sum).unwrap().properties["quantity"], "0");
-        let clash = event("1").property("quantity", "9");
-        assert_eq!(event_input(&clash, &sum).unwrap_err().kind(), &ErrorKind::InvalidInput);
-
-        assert!(event_input(&event("1"), &Metering::Count).unwrap().properties.is_empty());
         assert_eq!(
-            event_input(&event("2"), &Metering::Count).unwrap_err().kind(),
+            event_input(&event("-0"), &sum).unwrap().properties["quantity"],
+            "0"
+        );
+        let clash = event("1").property("quantity", "9");
+        assert_eq!(
+            event_input(&clash, &sum).unwrap_err().kind(),
             &ErrorKind::InvalidInput
         );
-        let unique = Metering::UniqueCount { field: "user".into() };
+
+        assert!(
+            event_input(&event("1"), &Metering::Count)
+                .unwrap()
+                .properties
+                .is_empty()
+        );
+        assert_eq!(
+            event_input(&event("2"), &Metering::Count)
+                .unwrap_err()
+                .kind(),
+            &ErrorKind::InvalidInput
+        );
+        let unique = Metering::UniqueCount {
+            field: "user".into(),
+        };
         assert!(event_input(&event("1"), &unique).is_err());
         assert!(event_input(&event("1").property("user", "u1"), &unique).is_ok());
-        let custom = Metering::Unsupported { aggregation: "custom_agg".into() };
+        let custom = Metering::Unsupported {
+            aggregation: "custom_agg".into(),
+        };
         assert_eq!(
             event_input(&event("1"), &custom).unwrap_err().kind(),
             &ErrorKind::Unsupported
@@ -685,13 +736,23 @@ mod tests {
         assert_eq!(metering(&m("count_agg", None)), Metering::Count);
         assert_eq!(
             metering(&m("sum_agg", Some("quantity"))),
-            Metering::Value { field: "quantity".into() }
+            Metering::Value {
+                field: "quantity".into()
+            }
         );
-        assert!(matches!(metering(&m("sum_agg", None)), Metering::Unsupported { .. }));
-        assert!(matches!(metering(&m("custom_agg", Some("x"))), Metering::Unsupported { .. }));
+        assert!(matches!(
+            metering(&m("sum_agg", None)),
+            Metering::Unsupported { .. }
+        ));
+        assert!(matches!(
+            metering(&m("custom_agg", Some("x"))),
+            Metering::Unsupported { .. }
+        ));
         assert_eq!(
             metering(&m("unique_count_agg", Some("user"))),
-            Metering::UniqueCount { field: "user".into() }
+            Metering::UniqueCount {
+                field: "user".into()
+            }
         );
     }
 
@@ -703,12 +764,20 @@ mod tests {
             event_timestamp(DateTime::from_timestamp_millis(1_700_000_000_000).unwrap()),
             "1700000000.000"
         );
-        assert_eq!(event_timestamp(DateTime::from_timestamp_millis(-1500).unwrap()), "-1.500");
         assert_eq!(
-            parse_time("2022-04-29T08:59:51.998Z").unwrap().timestamp_subsec_millis(),
+            event_timestamp(DateTime::from_timestamp_millis(-1500).unwrap()),
+            "-1.500"
+        );
+        assert_eq!(
+            parse_time("2022-04-29T08:59:51.998Z")
+                .unwrap()
+                .timestamp_subsec_millis(),
             998
         );
-        assert_eq!(format_time(parse_time("2024-02-01").unwrap()), "2024-02-01T00:00:00Z");
+        assert_eq!(
+            format_time(parse_time("2024-02-01").unwrap()),
+            "2024-02-01T00:00:00Z"
+        );
         assert!(parse_time("yesterday").is_none());
     }
 
@@ -733,26 +802,47 @@ mod tests {
     fn usage_lines() {
         let api = MetricCode::new("api_calls").unwrap();
         let storage = MetricCode::new("storage_gb").unwrap();
-        let u = usage(json!([charge("api_calls", json!("12.5"), 13), charge("storage_gb", json!("0.0"), 0)]));
+        let u = usage(json!([
+            charge("api_calls", json!("12.5"), 13),
+            charge("storage_gb", json!("0.0"), 0)
+        ]));
         let all = usage_summary(&u, None).unwrap();
         assert_eq!(all.lines.len(), 1, "non-zero lines only");
         assert_eq!(all.quantity(&api), "12.5".parse().unwrap());
-        assert_eq!(all.lines[0].amount, Some(Money::from_minor(13, Currency::USD)));
+        assert_eq!(
+            all.lines[0].amount,
+            Some(Money::from_minor(13, Currency::USD))
+        );
         assert_eq!(format_time(all.period.end), "2024-02-01T00:00:00Z");
         let one = usage_summary(&u, Some(&storage)).unwrap();
         assert_eq!(one.lines.len(), 1);
         assert!(one.lines[0].quantity.is_zero());
         let absent = MetricCode::new("logins").unwrap();
         let none = usage_summary(&u, Some(&absent)).unwrap();
-        assert_eq!((none.lines.len(), none.quantity(&absent)), (1, Decimal::ZERO));
+        assert_eq!(
+            (none.lines.len(), none.quantity(&absent)),
+            (1, Decimal::ZERO)
+        );
 
-        let twice = usage(json!([charge("api_calls", json!(3), 3), charge("api_calls", json!("3.0"), 6)]));
+        let twice = usage(json!([
+            charge("api_calls", json!(3), 3),
+            charge("api_calls", json!("3.0"), 6)
+        ]));
         let s = usage_summary(&twice, None).unwrap();
         assert_eq!(s.quantity(&api), Decimal::from(3));
         assert_eq!(s.lines[0].amount, Some(Money::from_minor(9, Currency::USD)));
-        let split = usage(json!([charge("api_calls", json!("1"), 1), charge("api_calls", json!("2"), 2)]));
-        assert_eq!(usage_summary(&split, None).unwrap_err().kind(), &ErrorKind::Unexpected);
+        let split = usage(json!([
+            charge("api_calls", json!("1"), 1),
+            charge("api_calls", json!("2"), 2)
+        ]));
+        assert_eq!(
+            usage_summary(&split, None).unwrap_err().kind(),
+            &ErrorKind::Unexpected
+        );
         let bad = usage(json!([charge("api_calls", json!("lots"), 1)]));
-        assert_eq!(usage_summary(&bad, None).unwrap_err().kind(), &ErrorKind::Decode);
+        assert_eq!(
+            usage_summary(&bad, None).unwrap_err().kind(),
+            &ErrorKind::Decode
+        );
     }
 }

@@ -93,7 +93,10 @@ impl VendorErrors for LagoErrors {
     fn detail(&self, status: StatusCode, body: &[u8]) -> VendorDetail {
         let parsed = ErrorBody::parse(body);
         let mut detail = VendorDetail::status(status.as_u16());
-        let message = match (parsed.message.as_ref().or(parsed.error.as_ref()), parsed.details_summary()) {
+        let message = match (
+            parsed.message.as_ref().or(parsed.error.as_ref()),
+            parsed.details_summary(),
+        ) {
             (Some(m), Some(d)) => Some(format!("{m}: {d}")),
             (Some(m), None) => Some(m.clone()),
             (None, Some(d)) => Some(d),
@@ -208,7 +211,10 @@ mod tests {
 
     #[test]
     fn documented_bodies() {
-        let d = detail(404, r#"{"status":404,"error":"Not Found","code":"customer_not_found"}"#);
+        let d = detail(
+            404,
+            r#"{"status":404,"error":"Not Found","code":"customer_not_found"}"#,
+        );
         assert_eq!(d.code.as_deref(), Some("customer_not_found"));
         assert_eq!(d.message.as_deref(), Some("Not Found"));
         assert_eq!(d.status, Some(404));
@@ -263,18 +269,33 @@ mod tests {
 
     #[test]
     fn kinds_follow_the_notes() {
-        assert_eq!(kind(401, r#"{"status":401,"error":"Unauthorized"}"#), ErrorKind::Unauthenticated);
         assert_eq!(
-            kind(403, r#"{"status":403,"error":"Forbidden","code":"write_action_not_allowed_for_customer"}"#),
+            kind(401, r#"{"status":401,"error":"Unauthorized"}"#),
+            ErrorKind::Unauthenticated
+        );
+        assert_eq!(
+            kind(
+                403,
+                r#"{"status":403,"error":"Forbidden","code":"write_action_not_allowed_for_customer"}"#
+            ),
             ErrorKind::PermissionDenied
         );
         assert_eq!(kind(404, "<html>"), ErrorKind::NotFound);
         assert_eq!(
-            kind(405, r#"{"status":405,"error":"Method Not Allowed","code":"no_active_subscription"}"#),
+            kind(
+                405,
+                r#"{"status":405,"error":"Method Not Allowed","code":"no_active_subscription"}"#
+            ),
             ErrorKind::Conflict
         );
-        assert_eq!(kind(422, r#"{"code":"validation_errors"}"#), ErrorKind::InvalidInput);
-        assert_eq!(kind(422, r#"{"code":"third_party_error"}"#), ErrorKind::Unexpected);
+        assert_eq!(
+            kind(422, r#"{"code":"validation_errors"}"#),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(422, r#"{"code":"third_party_error"}"#),
+            ErrorKind::Unexpected
+        );
         assert!(matches!(kind(429, ""), ErrorKind::RateLimited { .. }));
         assert_eq!(kind(503, ""), ErrorKind::Unavailable);
         assert_eq!(kind(400, "[]"), ErrorKind::InvalidInput);
@@ -301,16 +322,22 @@ mod tests {
 
     #[test]
     fn duplicate_rule_is_strict() {
-        let dup: FieldErrors = [("transaction_id".to_owned(), vec!["value_already_exist".to_owned()])]
-            .into_iter()
-            .collect();
+        let dup: FieldErrors = [(
+            "transaction_id".to_owned(),
+            vec!["value_already_exist".to_owned()],
+        )]
+        .into_iter()
+        .collect();
         assert!(only_duplicate(&dup));
         let mut mixed = dup.clone();
         mixed.insert("code".into(), vec!["value_is_mandatory".into()]);
         assert!(!only_duplicate(&mixed));
-        let other: FieldErrors = [("transaction_id".to_owned(), vec!["value_is_mandatory".to_owned()])]
-            .into_iter()
-            .collect();
+        let other: FieldErrors = [(
+            "transaction_id".to_owned(),
+            vec!["value_is_mandatory".to_owned()],
+        )]
+        .into_iter()
+        .collect();
         assert!(!only_duplicate(&other));
         assert!(!only_duplicate(&FieldErrors::new()));
     }

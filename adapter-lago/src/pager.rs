@@ -58,7 +58,8 @@ impl Position {
                 Vec::new(),
             ));
         };
-        let bad = || Error::invalid_input(format!("cursor {:?} is not valid here", cursor.as_str()));
+        let bad =
+            || Error::invalid_input(format!("cursor {:?} is not valid here", cursor.as_str()));
         let mut parts = cursor.as_str().split('.');
         if parts.next() != Some(kind) {
             return Err(bad());
@@ -88,7 +89,9 @@ impl Position {
 pub fn subscription_position(request: &PageRequest) -> Result<Position> {
     let (position, rest) = Position::start(request, "s1")?;
     if !rest.is_empty() {
-        return Err(Error::invalid_input("subscription cursor is not valid here"));
+        return Err(Error::invalid_input(
+            "subscription cursor is not valid here",
+        ));
     }
     Ok(position)
 }
@@ -283,16 +286,28 @@ mod tests {
     }
 
     fn ids(items: &[Value]) -> Vec<&str> {
-        items.iter().map(|v| v["lago_id"].as_str().unwrap()).collect()
+        items
+            .iter()
+            .map(|v| v["lago_id"].as_str().unwrap())
+            .collect()
     }
 
     #[test]
     fn cursors_round_trip() {
         let first = CustomerCursor::from_request(&PageRequest::first(500)).unwrap();
-        assert_eq!(first.position, Position { page: 1, per_page: 100 });
+        assert_eq!(
+            first.position,
+            Position {
+                page: 1,
+                per_page: 100
+            }
+        );
         assert!(first.boundary.is_none());
         let cursor = CustomerCursor {
-            position: Position { page: 3, per_page: 20 },
+            position: Position {
+                page: 3,
+                per_page: 20,
+            },
             boundary: Some(Boundary {
                 created_at: 1_700_000_000,
                 seen: vec!["aa".into(), "0b".into()],
@@ -305,22 +320,50 @@ mod tests {
         let s = Cursor::new("s1.4.10");
         assert_eq!(
             subscription_position(&PageRequest::after(s, 10)).unwrap(),
-            Position { page: 4, per_page: 10 }
+            Position {
+                page: 4,
+                per_page: 10
+            }
         );
         assert_eq!(
-            next_subscription_cursor(Position { page: 4, per_page: 10 }, Some(5))
-                .unwrap()
-                .as_str(),
+            next_subscription_cursor(
+                Position {
+                    page: 4,
+                    per_page: 10
+                },
+                Some(5)
+            )
+            .unwrap()
+            .as_str(),
             "s1.5.10"
         );
-        assert!(next_subscription_cursor(Position { page: 4, per_page: 10 }, None).is_none());
+        assert!(
+            next_subscription_cursor(
+                Position {
+                    page: 4,
+                    per_page: 10
+                },
+                None
+            )
+            .is_none()
+        );
     }
 
     #[test]
     fn foreign_cursors_are_invalid_input() {
         for bad in [
-            "", "7", "c1", "c1.0.10", "c1.1.0", "c1.1.101", "c1.x.10", "c1.1.10.5", "c1.1.10.x.aa",
-            "c1.1.10.5.zz", "s1.1.10", "c1.1.10.5.aa.extra",
+            "",
+            "7",
+            "c1",
+            "c1.0.10",
+            "c1.1.0",
+            "c1.1.101",
+            "c1.x.10",
+            "c1.1.10.5",
+            "c1.1.10.x.aa",
+            "c1.1.10.5.zz",
+            "s1.1.10",
+            "c1.1.10.5.aa.extra",
         ] {
             let e = CustomerCursor::from_request(&PageRequest::after(Cursor::new(bad), 10));
             assert!(e.is_err(), "{bad}");
@@ -360,10 +403,22 @@ mod tests {
     #[test]
     fn older_seconds_pass_and_a_short_limit_refetches_the_page() {
         let cursor = CustomerCursor {
-            position: Position { page: 2, per_page: 4 },
-            boundary: Some(Boundary { created_at: 100, seen: vec![fingerprint("aa")] }),
+            position: Position {
+                page: 2,
+                per_page: 4,
+            },
+            boundary: Some(Boundary {
+                created_at: 100,
+                seen: vec![fingerprint("aa")],
+            }),
         };
-        let page = vec![c(101, "ff"), c(100, "aa"), c(100, "bb"), c(99, "cc"), c(98, "dd")];
+        let page = vec![
+            c(101, "ff"),
+            c(100, "aa"),
+            c(100, "bb"),
+            c(99, "cc"),
+            c(98, "dd"),
+        ];
         let p = customer_page(&cursor, page.clone(), Some(3), 2);
         assert_eq!(ids(&p.items), vec!["bb", "cc"]);
         let next = CustomerCursor::from_request(&PageRequest::after(p.next.unwrap(), 2)).unwrap();
@@ -378,7 +433,10 @@ mod tests {
     #[test]
     fn seen_ids_are_bounded() {
         let cursor = CustomerCursor {
-            position: Position { page: 1, per_page: 100 },
+            position: Position {
+                page: 1,
+                per_page: 100,
+            },
             boundary: Some(Boundary {
                 created_at: 5,
                 seen: (0..MAX_SEEN).map(|i| format!("{i:x}")).collect(),

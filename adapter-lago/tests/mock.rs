@@ -64,7 +64,11 @@ async fn handle(State(mock): State<Mock>, uri: Uri, body: Bytes) -> Response {
             Some((status, headers, body)) => json_response(status, &headers, body),
             None => ok(json!({"customers": [], "meta": {"current_page": 0, "next_page": null}})),
         },
-        _ => json_response(404, &[], r#"{"status":404,"error":"Not Found","code":"resource_not_found"}"#.into()),
+        _ => json_response(
+            404,
+            &[],
+            r#"{"status":404,"error":"Not Found","code":"resource_not_found"}"#.into(),
+        ),
     }
 }
 
@@ -80,7 +84,11 @@ async fn start(mock: Mock) -> LagoBackend {
         retry_base_delay_ms: 10,
         ..HttpConfig::default()
     };
-    LagoBackend::new(&LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key"), &http).unwrap()
+    LagoBackend::new(
+        &LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key"),
+        &http,
+    )
+    .unwrap()
 }
 
 fn event(id: &str) -> UsageEvent {
@@ -96,7 +104,11 @@ fn event(id: &str) -> UsageEvent {
 async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded() {
     let mock = Mock::default();
     mock.batches.lock().unwrap().extend([
-        (429, vec![("x-ratelimit-reset", "1"), ("x-ratelimit-remaining", "0")], String::new()),
+        (
+            429,
+            vec![("x-ratelimit-reset", "1"), ("x-ratelimit-remaining", "0")],
+            String::new(),
+        ),
         (
             422,
             vec![],
@@ -106,7 +118,9 @@ async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded()
         ),
     ]);
     let lago = start(mock.clone()).await;
-    let outcomes = lago.record_usage(&[event("a"), event("b"), event("c")]).await;
+    let outcomes = lago
+        .record_usage(&[event("a"), event("b"), event("c")])
+        .await;
     let kinds: Vec<Option<ErrorKind>> = outcomes.iter().map(|o| o.error_kind().cloned()).collect();
     assert_eq!(kinds, [None, Some(ErrorKind::InvalidInput), None]);
     assert!(matches!(outcomes[0], EventOutcome::Accepted));
@@ -118,7 +132,11 @@ async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded()
         .filter(|(p, _, _)| p == "/api/v1/events/batch")
         .map(|(_, b, t)| (b.clone(), *t))
         .collect();
-    assert_eq!(batches.len(), 3, "429, retried into the 422, then the valid rest");
+    assert_eq!(
+        batches.len(),
+        3,
+        "429, retried into the 422, then the valid rest"
+    );
     assert!(
         batches[1].1 - batches[0].1 >= Duration::from_millis(900),
         "the retry waited for X-RateLimit-Reset"
@@ -137,10 +155,22 @@ async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded()
 async fn html_and_empty_error_pages_become_typed_errors() {
     let mock = Mock::default();
     mock.customers.lock().unwrap().extend([
-        (502, vec![], "<html><body>Bad Gateway</body></html>".to_owned()),
-        (502, vec![], "<html><body>Bad Gateway</body></html>".to_owned()),
+        (
+            502,
+            vec![],
+            "<html><body>Bad Gateway</body></html>".to_owned(),
+        ),
+        (
+            502,
+            vec![],
+            "<html><body>Bad Gateway</body></html>".to_owned(),
+        ),
         (502, vec![], String::new()),
-        (401, vec![], r#"{"status":401,"error":"Unauthorized"}"#.to_owned()),
+        (
+            401,
+            vec![],
+            r#"{"status":401,"error":"Unauthorized"}"#.to_owned(),
+        ),
         (200, vec![], "[]".to_owned()),
     ]);
     let lago = start(mock.clone()).await;

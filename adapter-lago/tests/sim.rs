@@ -94,10 +94,17 @@ async fn a_repeated_event_is_a_duplicate_and_the_rest_of_its_batch_is_resent() {
     let w = World::start().await;
     let sub = w.subscribed("dup").await;
     let first = event("e1", &sub, "1");
-    assert_eq!(kinds(&w.lago.record_usage(&[first.clone()]).await), ["accepted"]);
+    assert_eq!(
+        kinds(&w.lago.record_usage(std::slice::from_ref(&first)).await),
+        ["accepted"]
+    );
 
     let before = w.sent();
-    let batch = [event("e0", &sub, "2"), first.clone(), event("e2", &sub, "3")];
+    let batch = [
+        event("e0", &sub, "2"),
+        first.clone(),
+        event("e2", &sub, "3"),
+    ];
     let outcomes = w.lago.record_usage(&batch).await;
     assert_eq!(kinds(&outcomes), ["accepted", "duplicate", "accepted"]);
     let bodies = w.batches_since(before);
@@ -105,7 +112,10 @@ async fn a_repeated_event_is_a_duplicate_and_the_rest_of_its_batch_is_resent() {
     assert_eq!(bodies[0]["events"].as_array().unwrap().len(), 3);
     let resent = bodies[1]["events"].as_array().unwrap();
     assert_eq!(resent.len(), 2);
-    assert_eq!(resent[0], bodies[0]["events"][0], "resent with exactly the same JSON");
+    assert_eq!(
+        resent[0], bodies[0]["events"][0],
+        "resent with exactly the same JSON"
+    );
     assert_eq!(resent[1], bodies[0]["events"][2]);
     let stored = w.sim.events_for(sub.as_str());
     assert_eq!(stored.len(), 3, "{stored:?}");
@@ -140,8 +150,16 @@ async fn large_batches_are_chunked_and_a_warm_cache_costs_one_request() {
 
     // The subscription's customer and the metric catalog are cached now.
     let before = w.sent();
-    let batch: Vec<UsageEvent> = (0..10).map(|i| event(&format!("w{i}"), &sub, "0.5")).collect();
-    assert!(w.lago.record_usage(&batch).await.iter().all(EventOutcome::is_recorded));
+    let batch: Vec<UsageEvent> = (0..10)
+        .map(|i| event(&format!("w{i}"), &sub, "0.5"))
+        .collect();
+    assert!(
+        w.lago
+            .record_usage(&batch)
+            .await
+            .iter()
+            .all(EventOutcome::is_recorded)
+    );
     assert_eq!(w.sent() - before, 1, "one request per batch once warm");
 
     let before = w.sent();
@@ -151,7 +169,11 @@ async fn large_batches_are_chunked_and_a_warm_cache_costs_one_request() {
         .await
         .unwrap();
     assert_eq!(u.quantity(&api_calls()), Decimal::from(255));
-    assert_eq!(w.sent() - before, 1, "one request per usage query once warm");
+    assert_eq!(
+        w.sent() - before,
+        1,
+        "one request per usage query once warm"
+    );
 }
 
 #[tokio::test]
@@ -180,12 +202,20 @@ async fn unknown_subscriptions_and_metrics_are_refused_before_sending() {
     let before = w.sent();
     let outcomes = w
         .lago
-        .record_usage(&[event("g1", &ghost, "1"), unknown_metric, event("ok", &sub, "1")])
+        .record_usage(&[
+            event("g1", &ghost, "1"),
+            unknown_metric,
+            event("ok", &sub, "1"),
+        ])
         .await;
     assert_eq!(kinds(&outcomes), ["NotFound", "NotFound", "accepted"]);
     let bodies = w.batches_since(before);
     assert_eq!(bodies.len(), 1);
-    assert_eq!(bodies[0]["events"].as_array().unwrap().len(), 1, "only the valid event");
+    assert_eq!(
+        bodies[0]["events"].as_array().unwrap().len(),
+        1,
+        "only the valid event"
+    );
 }
 
 #[tokio::test]
@@ -273,7 +303,11 @@ async fn metadata_entries_keep_their_ids_on_update() {
         .json()
         .unwrap();
     assert_eq!(
-        post["customer"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        post["customer"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
         ["external_id", "metadata"],
         "only what changes is sent"
     );
@@ -314,20 +348,34 @@ async fn dotted_keys_are_addressed_with_encoded_dots() {
         ))
         .await
         .unwrap();
-    let u = w.lago.usage(&UsageQuery::current(sub.clone())).await.unwrap();
+    let u = w
+        .lago
+        .usage(&UsageQuery::current(sub.clone()))
+        .await
+        .unwrap();
     assert!(u.lines.is_empty());
     let before = w.sent();
     w.lago.delete_customer(&key).await.unwrap();
-    let paths: Vec<String> = w.requests()[before..].iter().map(|r| r.raw_path.clone()).collect();
+    let paths: Vec<String> = w.requests()[before..]
+        .iter()
+        .map(|r| r.raw_path.clone())
+        .collect();
     assert!(
-        paths.iter().any(|p| p == "/api/v1/customers/ada%2Elovelace%40example%2Ecom"),
+        paths
+            .iter()
+            .any(|p| p == "/api/v1/customers/ada%2Elovelace%40example%2Ecom"),
         "{paths:?}"
     );
     assert_eq!(
         w.lago.get_customer(&key).await.unwrap_err().kind(),
         &ErrorKind::NotFound
     );
-    assert!(w.lago.get_customer(&CustomerKey::new("ada").unwrap()).await.is_ok());
+    assert!(
+        w.lago
+            .get_customer(&CustomerKey::new("ada").unwrap())
+            .await
+            .is_ok()
+    );
     let s = w.lago.get_subscription(&sub).await.unwrap();
     assert_eq!(s.status, billing_core::SubscriptionStatus::Canceled);
 }
@@ -347,7 +395,11 @@ async fn cancelling_on_the_last_day_of_a_period_is_a_conflict() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Conflict, "{e}");
-    let now = w.lago.cancel_subscription(&sub, CancelAt::Now).await.unwrap();
+    let now = w
+        .lago
+        .cancel_subscription(&sub, CancelAt::Now)
+        .await
+        .unwrap();
     assert_eq!(now.status, billing_core::SubscriptionStatus::Canceled);
 }
 

@@ -212,7 +212,10 @@ mod tests {
             SubscriptionStatus::Active,
             "active",
         );
-        assert_eq!((s.vendor_id.as_str(), s.raw_status.as_str()), ("v1", "active"));
+        assert_eq!(
+            (s.vendor_id.as_str(), s.raw_status.as_str()),
+            ("v1", "active")
+        );
         assert!(s.started_at.is_none() && s.ends_at.is_none() && s.raw.is_none());
     }
 }

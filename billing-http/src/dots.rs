@@ -54,7 +54,9 @@ mod tests {
             .url_escaping_dots(&["customers", "a.b@x.com", "current_usage"])
             .unwrap();
         assert_eq!(u.path(), "/api/v1/customers/a%2Eb%40x%2Ecom/current_usage");
-        let u = e.url_escaping_dots(&["customers", "we/ird?k#e%y.ü ../x"]).unwrap();
+        let u = e
+            .url_escaping_dots(&["customers", "we/ird?k#e%y.ü ../x"])
+            .unwrap();
         assert_eq!(
             u.as_str(),
             "https://h/api/v1/customers/we%2Fird%3Fk%23e%25y%2E%C3%BC%20%2E%2E%2Fx"
@@ -65,7 +67,9 @@ mod tests {
         assert!(e.url_escaping_dots(&["customers", ""]).is_err());
         let bare = Endpoint::parse("x", "http://127.0.0.1:3000", false).unwrap();
         assert_eq!(
-            bare.url_escaping_dots(&["customers", "a.b"]).unwrap().as_str(),
+            bare.url_escaping_dots(&["customers", "a.b"])
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:3000/customers/a%2Eb"
         );
     }

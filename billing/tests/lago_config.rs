@@ -30,12 +30,24 @@ fn missing_settings_are_named() {
     let e = billing::connect(&BillingConfig::from_toml_str("provider = \"lago\"").unwrap())
         .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::Config);
-    assert!(e.message().contains("lago.base_url") && e.message().contains("lago.api_key"), "{e}");
+    assert!(
+        e.message().contains("lago.base_url") && e.message().contains("lago.api_key"),
+        "{e}"
+    );
 
     for (toml, setting) in [
-        ("provider = \"lago\"\n[lago]\nbase_url = \"https://api.getlago.com/api/v1\"", "lago.api_key"),
-        ("provider = \"lago\"\n[lago]\napi_key = \"k\"", "lago.base_url"),
-        ("provider = \"lago\"\n[lago]\nbase_url = \"x\"\napi_key = \"k\"\nregion = \"eu\"", "region"),
+        (
+            "provider = \"lago\"\n[lago]\nbase_url = \"https://api.getlago.com/api/v1\"",
+            "lago.api_key",
+        ),
+        (
+            "provider = \"lago\"\n[lago]\napi_key = \"k\"",
+            "lago.base_url",
+        ),
+        (
+            "provider = \"lago\"\n[lago]\nbase_url = \"x\"\napi_key = \"k\"\nregion = \"eu\"",
+            "region",
+        ),
     ] {
         let e = BillingConfig::from_toml_str(toml).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::Config);

@@ -2,6 +2,7 @@
 //!
 //! Each scenario starts its own simulator on an ephemeral port and builds the backend through
 //! the facade, from TOML, as an application would.
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 

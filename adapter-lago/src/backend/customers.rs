@@ -62,19 +62,24 @@ impl LagoBackend {
             .filter(|r| r.status == "active" || convert::is_representative(r))
             .map(|r| (r.external_id.clone(), r.status == "pending"))
             .collect();
-        let results = ordered_fanout(targets, self.client.concurrency(), |(id, pending)| async move {
-            let mut request = ApiRequest::new(op, Method::DELETE, self.url(&["subscriptions", &id])?);
-            if pending {
-                request = request.query("status", "pending");
-            }
-            let response = self.client.send(request).await?;
-            // 404: it ended meanwhile.
-            if response.is_success() || response.status.as_u16() == 404 {
-                Ok(())
-            } else {
-                Err(self.client.error(op, &response))
-            }
-        })
+        let results = ordered_fanout(
+            targets,
+            self.client.concurrency(),
+            |(id, pending)| async move {
+                let mut request =
+                    ApiRequest::new(op, Method::DELETE, self.url(&["subscriptions", &id])?);
+                if pending {
+                    request = request.query("status", "pending");
+                }
+                let response = self.client.send(request).await?;
+                // 404: it ended meanwhile.
+                if response.is_success() || response.status.as_u16() == 404 {
+                    Ok(())
+                } else {
+                    Err(self.client.error(op, &response))
+                }
+            },
+        )
         .await;
         results.into_iter().collect()
     }
@@ -85,7 +90,9 @@ impl CustomerStore for LagoBackend {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
         let op = Operation::CreateCustomer;
         new.validate().map_err(|e| tag(e, op))?;
-        METADATA_LIMITS.check(&new.metadata).map_err(|e| tag(e, op))?;
+        METADATA_LIMITS
+            .check(&new.metadata)
+            .map_err(|e| tag(e, op))?;
         // POST /customers would overwrite an existing customer: check first (nothing atomic
         // exists; a concurrent create can still win the race).
         if self.find_customer(&new.key, op).await?.is_some() {

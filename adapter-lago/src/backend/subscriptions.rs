@@ -57,10 +57,15 @@ impl LagoBackend {
     }
 
     /// Decodes a `{"subscription": ...}` answer.
-    fn subscription_answer(&self, response: &billing_http::ApiResponse, op: Operation) -> Result<Subscription> {
+    fn subscription_answer(
+        &self,
+        response: &billing_http::ApiResponse,
+        op: Operation,
+    ) -> Result<Subscription> {
         let envelope: wire::SubscriptionEnvelope = response.json().map_err(|e| tag(e, op))?;
         let s = convert::subscription(envelope.subscription).map_err(|e| tag(e, op))?;
-        self.subscription_customers.insert(s.key.clone(), s.customer.clone());
+        self.subscription_customers
+            .insert(s.key.clone(), s.customer.clone());
         Ok(s)
     }
 
@@ -72,7 +77,11 @@ impl LagoBackend {
         pending: bool,
         op: Operation,
     ) -> Result<Option<Subscription>> {
-        let mut request = ApiRequest::new(op, Method::DELETE, self.url(&["subscriptions", key.as_str()])?);
+        let mut request = ApiRequest::new(
+            op,
+            Method::DELETE,
+            self.url(&["subscriptions", key.as_str()])?,
+        );
         if pending {
             request = request.query("status", "pending");
         }
@@ -103,14 +112,20 @@ impl LagoBackend {
             }
         }
         Err(tag(
-            Error::conflict(format!("subscription `{key}` changed while it was being canceled")),
+            Error::conflict(format!(
+                "subscription `{key}` changed while it was being canceled"
+            )),
             op,
         ))
     }
 
     /// Schedules the end of a subscription at the end of its current billing period:
     /// `PUT /subscriptions/{key}` with `ending_at` = `current_billing_period_ending_at`.
-    async fn cancel_at_period_end(&self, key: &SubscriptionKey, op: Operation) -> Result<Subscription> {
+    async fn cancel_at_period_end(
+        &self,
+        key: &SubscriptionKey,
+        op: Operation,
+    ) -> Result<Subscription> {
         let (row, raw) = self.require_subscription(key, op).await?;
         if convert::is_ended(&row) {
             return convert::subscription(raw).map_err(|e| tag(e, op));
@@ -170,7 +185,9 @@ impl LagoBackend {
         op: Operation,
     ) -> Result<Subscription> {
         let request = ApiRequest::new(op, Method::POST, self.url(&["subscriptions"])?)
-            .json(&wire::SubscriptionBody { subscription: input })
+            .json(&wire::SubscriptionBody {
+                subscription: input,
+            })
             .map_err(|e| tag(e, op))?;
         let response = self.client.send(request).await?;
         if response.status.as_u16() == 422 {
@@ -240,7 +257,10 @@ impl SubscriptionStore for LagoBackend {
     ) -> Result<Page<Subscription>> {
         let op = Operation::ListSubscriptions;
         let limit = page.limit_capped(MAX_PER_PAGE).map_err(|e| tag(e, op))?;
-        let position = resize(pager::subscription_position(page).map_err(|e| tag(e, op))?, limit);
+        let position = resize(
+            pager::subscription_position(page).map_err(|e| tag(e, op))?,
+            limit,
+        );
         let filters: Vec<(&str, String)> = ALL_STATUSES
             .iter()
             .map(|s| ("status[]", (*s).to_owned()))
@@ -281,7 +301,11 @@ impl SubscriptionStore for LagoBackend {
         ))
     }
 
-    async fn cancel_subscription(&self, key: &SubscriptionKey, at: CancelAt) -> Result<Subscription> {
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription> {
         let op = Operation::CancelSubscription;
         match at {
             CancelAt::Now => self.cancel_now(key, op).await,

@@ -38,14 +38,22 @@ impl LagoBackend {
                 Ok(r) => r,
                 Err(e) => {
                     let e = tag(e, op);
-                    outcomes.extend(remaining.iter().map(|(i, _)| (*i, EventOutcome::Rejected(e.clone()))));
+                    outcomes.extend(
+                        remaining
+                            .iter()
+                            .map(|(i, _)| (*i, EventOutcome::Rejected(e.clone()))),
+                    );
                     return outcomes;
                 }
             };
             let response = match self.client.send(request).await {
                 Ok(r) => r,
                 Err(e) => {
-                    outcomes.extend(remaining.iter().map(|(i, _)| (*i, EventOutcome::Rejected(e.clone()))));
+                    outcomes.extend(
+                        remaining
+                            .iter()
+                            .map(|(i, _)| (*i, EventOutcome::Rejected(e.clone()))),
+                    );
                     return outcomes;
                 }
             };
@@ -57,7 +65,11 @@ impl LagoBackend {
             let per_index = match (response.status.as_u16(), batch_errors(&response.body)) {
                 (422, BatchErrors::PerIndex(map)) => map,
                 _ => {
-                    outcomes.extend(remaining.iter().map(|(i, _)| (*i, EventOutcome::Rejected(error.clone()))));
+                    outcomes.extend(
+                        remaining
+                            .iter()
+                            .map(|(i, _)| (*i, EventOutcome::Rejected(error.clone()))),
+                    );
                     return outcomes;
                 }
             };
@@ -85,7 +97,10 @@ impl LagoBackend {
             }
             if rest.len() == sent {
                 // The errors named no event of this request: nothing would change on a resend.
-                outcomes.extend(rest.iter().map(|(i, _)| (*i, EventOutcome::Rejected(error.clone()))));
+                outcomes.extend(
+                    rest.iter()
+                        .map(|(i, _)| (*i, EventOutcome::Rejected(error.clone()))),
+                );
                 return outcomes;
             }
             remaining = rest;
@@ -128,7 +143,8 @@ impl UsageRecorder for LagoBackend {
             }
         };
         // The subscriptions: Lago would accept an unknown one and drop its events.
-        let keys: BTreeSet<&SubscriptionKey> = pending.iter().map(|&i| &events[i].subscription).collect();
+        let keys: BTreeSet<&SubscriptionKey> =
+            pending.iter().map(|&i| &events[i].subscription).collect();
         let subscriptions = self
             .resolve_subscriptions(keys.into_iter().cloned().collect())
             .await;
@@ -165,7 +181,10 @@ impl UsageRecorder for LagoBackend {
             .chunks(BATCH_MAX)
             .map(<[(usize, wire::EventInput)]>::to_vec)
             .collect();
-        let sent = ordered_fanout(chunks, self.client.concurrency(), |chunk| self.send_chunk(chunk)).await;
+        let sent = ordered_fanout(chunks, self.client.concurrency(), |chunk| {
+            self.send_chunk(chunk)
+        })
+        .await;
         for (i, outcome) in sent.into_iter().flatten() {
             outcomes.set(i, outcome);
         }
@@ -204,15 +223,25 @@ impl UsageReader for LagoBackend {
                     op,
                 )
             })?;
-        match self.current_usage(&customer, &query.subscription, query.metric.as_ref()).await {
-            Err(e) if query.metric.is_some() && e.vendor().and_then(|v| v.code.as_deref()) == Some("charge_not_found") => {
+        match self
+            .current_usage(&customer, &query.subscription, query.metric.as_ref())
+            .await
+        {
+            Err(e)
+                if query.metric.is_some()
+                    && e.vendor().and_then(|v| v.code.as_deref()) == Some("charge_not_found") =>
+            {
                 // The metric exists but the plan does not charge it: zero, over the period Lago
                 // reports for the subscription's other charges.
-                let usage = self.current_usage(&customer, &query.subscription, None).await?;
+                let usage = self
+                    .current_usage(&customer, &query.subscription, None)
+                    .await?;
                 convert::usage_summary(&usage, query.metric.as_ref()).map_err(|e| tag(e, op))
             }
             Err(e) => Err(e),
-            Ok(usage) => convert::usage_summary(&usage, query.metric.as_ref()).map_err(|e| tag(e, op)),
+            Ok(usage) => {
+                convert::usage_summary(&usage, query.metric.as_ref()).map_err(|e| tag(e, op))
+            }
         }
     }
 }
@@ -226,9 +255,13 @@ impl LagoBackend {
         metric: Option<&MetricCode>,
     ) -> Result<wire::CustomerUsage> {
         let op = Operation::Usage;
-        let mut request = ApiRequest::new(op, Method::GET, self.customer_url(customer, &["current_usage"])?)
-            .query("external_subscription_id", subscription.as_str())
-            .query("apply_taxes", "false");
+        let mut request = ApiRequest::new(
+            op,
+            Method::GET,
+            self.customer_url(customer, &["current_usage"])?,
+        )
+        .query("external_subscription_id", subscription.as_str())
+        .query("apply_taxes", "false");
         if let Some(m) = metric {
             request = request.query("billable_metric_code", m.as_str());
         }
