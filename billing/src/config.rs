@@ -75,6 +75,7 @@ pub struct BillingConfig {
     /// A `[lago]` section in a build without the `lago` feature: accepted and ignored.
     #[cfg(not(feature = "lago"))]
     #[serde(default, rename = "lago", skip_serializing)]
+    #[allow(dead_code)] // read only to accept the section
     ignored_lago: Option<serde::de::IgnoredAny>,
 }
 

@@ -73,3 +73,14 @@ fn a_missing_file_is_named() {
     assert_eq!(e.kind(), &ErrorKind::Config);
     assert!(e.message().contains("/nonexistent/billing.toml"));
 }
+
+#[test]
+fn a_lago_section_is_accepted_with_or_without_the_feature_and_never_printed() {
+    let c = BillingConfig::from_toml_str(
+        "provider = \"memory\"\n[lago]\nbase_url = \"https://api.getlago.com/api/v1\"\napi_key = \"do-not-print-me\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.provider, Provider::Memory);
+    assert!(!format!("{c:?}").contains("do-not-print-me"));
+    assert!(billing::connect(&c).is_ok());
+}
