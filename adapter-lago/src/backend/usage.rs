@@ -128,29 +128,34 @@ impl UsageRecorder for LagoBackend {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let op = Operation::RecordUsage;
         let mut outcomes = Outcomes::new(BACKEND, events);
-        let pending = outcomes.pending();
+        // Indices from `Outcomes` are in range; pair each with its event once.
+        let pending: Vec<(usize, &UsageEvent)> = outcomes
+            .pending()
+            .into_iter()
+            .filter_map(|i| events.get(i).map(|e| (i, e)))
+            .collect();
+        let pending_indices: Vec<usize> = pending.iter().map(|(i, _)| *i).collect();
         if pending.is_empty() {
             return outcomes.finish();
         }
         // The metric catalog: Lago would accept an unknown code and ignore it.
-        let codes: BTreeSet<&str> = pending.iter().map(|&i| events[i].metric.as_str()).collect();
+        let codes: BTreeSet<&str> = pending.iter().map(|(_, e)| e.metric.as_str()).collect();
         let codes: Vec<&str> = codes.into_iter().collect();
         let meterings = match self.meterings(&codes, op).await {
             Ok(m) => m,
             Err(e) => {
-                outcomes.reject_pending(&pending, &tag(e, op));
+                outcomes.reject_pending(&pending_indices, &tag(e, op));
                 return outcomes.finish();
             }
         };
         // The subscriptions: Lago would accept an unknown one and drop its events.
         let keys: BTreeSet<&SubscriptionKey> =
-            pending.iter().map(|&i| &events[i].subscription).collect();
+            pending.iter().map(|(_, e)| &e.subscription).collect();
         let subscriptions = self
             .resolve_subscriptions(keys.into_iter().cloned().collect())
             .await;
         let mut ready = Vec::with_capacity(pending.len());
-        for &i in &pending {
-            let event = &events[i];
+        for &(i, event) in &pending {
             let Some(Some(metering)) = meterings.get(event.metric.as_str()) else {
                 outcomes.reject(
                     i,
