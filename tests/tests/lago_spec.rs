@@ -40,12 +40,19 @@ async fn every_request_of_the_suite_is_allowed_by_the_spec() {
         let ctx =
             Ctx::new(backend).with_request_counter(Arc::new(move || log.server().log().len()));
         // A scenario that fails here fails in tests/lago.rs too; only its requests matter here.
-        if tokio::spawn(async move { scenario(&ctx).await }).await.is_err() {
+        if tokio::spawn(async move { scenario(&ctx).await })
+            .await
+            .is_err()
+        {
             println!("note: scenario {name} failed while its requests were collected");
         }
         requests.extend(sim.server().log().snapshot());
     }
-    assert!(requests.len() > 100, "the suite sent {} requests", requests.len());
+    assert!(
+        requests.len() > 100,
+        "the suite sent {} requests",
+        requests.len()
+    );
     let mut problems: Vec<String> = requests
         .iter()
         .filter_map(|r| {
