@@ -7,7 +7,7 @@ use billing_core::{
     CancelAt, ChangeAt, CustomerKey, Error, ErrorKind, NewSubscription, Operation, Page,
     PageRequest, PlanCode, Result, Subscription, SubscriptionKey, SubscriptionStore,
 };
-use billing_http::{ApiRequest, Method};
+use billing_http::{ApiRequest, Idempotency, Method};
 use chrono::{SubsecRound, Utc};
 use serde_json::Value;
 
@@ -178,7 +178,9 @@ impl LagoBackend {
         self.subscription_answer(&response, op)
     }
 
-    /// `POST /subscriptions`: a creation, or a plan change for an existing key.
+    /// `POST /subscriptions`: a creation, or a plan change for an existing key. Safe to resend:
+    /// Lago returns the existing row unchanged when the key already has the plan, so a resend
+    /// after a lost answer gives the same result.
     async fn post_subscription(
         &self,
         input: wire::SubscriptionInput,
@@ -188,7 +190,8 @@ impl LagoBackend {
             .json(&wire::SubscriptionBody {
                 subscription: input,
             })
-            .map_err(|e| tag(e, op))?;
+            .map_err(|e| tag(e, op))?
+            .idempotency(Idempotency::Idempotent);
         let response = self.client.send(request).await?;
         if response.status.as_u16() == 422 {
             let taken = ErrorBody::parse(&response.body)
