@@ -412,3 +412,61 @@ async fn capabilities_and_identity() {
     assert_eq!(w.lago.info().name, "lago");
     assert!(!format!("{:?}", w.lago).contains(LagoSim::API_KEY));
 }
+
+#[tokio::test]
+async fn retries_after_server_errors_and_lost_answers_never_count_an_event_twice() {
+    let sim = LagoSim::start(SimOptions {
+        seed: 7,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let http = HttpConfig {
+        max_retries: 10,
+        retry_base_delay_ms: 5,
+        max_retry_delay_ms: 50,
+        ..HttpConfig::default()
+    };
+    let lago = LagoBackend::new(&LagoConfig::new(sim.api_url(), LagoSim::API_KEY), &http).unwrap();
+    let w = World { sim, lago };
+    let sub = w.subscribed("flaky").await;
+    w.sim.server().faults().set(billing_sim::FaultConfig {
+        error_503: 0.25,
+        drop_after: 0.25,
+        only_paths_containing: Some("/events/batch".into()),
+        ..billing_sim::FaultConfig::none()
+    });
+    let mut recorded = 0;
+    for round in 0..5 {
+        let batch: Vec<UsageEvent> = (0..10)
+            .map(|i| event(&format!("f{round}-{i}"), &sub, "1"))
+            .collect();
+        let outcomes = w.lago.record_usage(&batch).await;
+        assert!(
+            outcomes.iter().all(EventOutcome::is_recorded),
+            "{:?}",
+            kinds(&outcomes)
+        );
+        recorded += outcomes.len();
+    }
+    let counts = w.sim.server().faults().counts();
+    assert!(
+        counts.server_errors + counts.dropped_after > 0,
+        "faults were injected: {counts:?}"
+    );
+    w.sim
+        .server()
+        .faults()
+        .set(billing_sim::FaultConfig::none());
+    assert_eq!(
+        w.sim.events_for(sub.as_str()).len(),
+        recorded,
+        "each event stored once"
+    );
+    let u = w
+        .lago
+        .usage(&UsageQuery::current(sub).metric(api_calls()))
+        .await
+        .unwrap();
+    assert_eq!(u.quantity(&api_calls()), Decimal::from(50));
+}
