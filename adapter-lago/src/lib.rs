@@ -47,6 +47,23 @@
 //!   subscription's customer and the metric catalog cached, so a batch costs one request.
 //!   A 422 names the bad events by index: `transaction_id: value_already_exist` alone is
 //!   `Duplicate`, other errors reject that event, and the rest is sent again.
+//!
+//! # Requests per operation (caches warm)
+//! | operation | requests |
+//! |---|---|
+//! | `create_customer` | 2: lookup, upsert |
+//! | `get_customer` | 1 |
+//! | `update_customer` | 2: lookup, upsert (1 when nothing changes) |
+//! | `delete_customer` | 2 + one per active or pending subscription (list, terminate each, delete) |
+//! | `list_customers` | 1 per page |
+//! | `create_subscription` | 3: customer lookup, key check, create |
+//! | `get_subscription` | 1 |
+//! | `list_subscriptions` | 1 per page |
+//! | `cancel_subscription` now | 1 (2 when already canceled, 3 when not started) |
+//! | `cancel_subscription` at period end | 2: read, `PUT ending_at` (1 when already canceled) |
+//! | `change_plan` | 2: read, post (1 when the plan is already in effect) |
+//! | `record_usage` | 1 per 100 events, plus 1 per resend after a refused batch |
+//! | `usage` | 1 (2 when the plan does not charge the metric asked for) |
 #![deny(missing_docs)]
 
 mod backend;
