@@ -1,0 +1,266 @@
+//! Subscriptions (Kill Bill entitlements), addressed by their `externalKey`.
+
+use async_trait::async_trait;
+use billing_core::chrono::Utc;
+use billing_core::{
+    CancelAt, ChangeAt, CustomerKey, Error, NewSubscription, Operation, Page, PageRequest,
+    PlanCode, Result, Subscription, SubscriptionKey, SubscriptionStatus, SubscriptionStore,
+};
+use billing_http::{ApiRequest, Method};
+
+use super::{KillBillBackend, tag};
+use crate::convert;
+use crate::error::{SUB_CANCEL_BAD_STATE, code_of_error};
+use crate::pager::OffsetPage;
+use crate::wire;
+
+/// Whether a failed create hit the subscriptions' unique external-key index: the server lets
+/// the database error through as a 500 whose message names the index (H2, MySQL and PostgreSQL
+/// all name it `subscriptions_external_key`).
+fn is_duplicate_key(e: &Error) -> bool {
+    e.vendor()
+        .and_then(|v| v.message.as_deref())
+        .is_some_and(|m| {
+            m.to_ascii_lowercase()
+                .contains("subscriptions_external_key")
+        })
+}
+
+impl KillBillBackend {
+    /// For a change or cancel "at the end of the period": Kill Bill's END_OF_TERM policy when
+    /// the server knows the term (a `chargedThroughDate`), otherwise the end of the current
+    /// period as a `requestedDate` (a local date, which the server turns into that day at the
+    /// account's reference time, as it does for END_OF_TERM). Without this, an END_OF_TERM
+    /// request made before the first invoice, or on a usage-only plan, acts at once.
+    fn at_period_end(
+        &self,
+        request: ApiRequest,
+        sub: &wire::Subscription,
+        policy_params: &[&'static str],
+    ) -> ApiRequest {
+        let tod = sub
+            .account_id
+            .as_ref()
+            .and_then(|id| self.accounts.get(id))
+            .and_then(|a| a.tod);
+        match convert::usage_period(sub, tod, Utc::now()) {
+            Some(p) if !convert::term_is_known(sub) => {
+                let request = request.query("requestedDate", convert::fmt_date(p.end.date_naive()));
+                // A cancel's billing follows the catalog unless told to use the same date.
+                if policy_params.contains(&"entitlementPolicy") {
+                    request.query("useRequestedDateForBilling", "true")
+                } else {
+                    request
+                }
+            }
+            _ => policy_params
+                .iter()
+                .fold(request, |r, name| r.query(*name, "END_OF_TERM")),
+        }
+    }
+
+    async fn create_sub(&self, new: &NewSubscription) -> Result<Subscription> {
+        let op = Operation::CreateSubscription;
+        // The customer first: an unknown one is NotFound, whatever the key.
+        self.account_id(op, &new.customer).await?;
+        // A duplicate key would reach the database's unique index and come back as a 500 with
+        // the database's own text, so it is looked up first.
+        match self.subscription_by_key(op, &new.key).await {
+            Ok(_) => {
+                return Err(Error::already_exists(format!(
+                    "subscription `{}` already exists",
+                    new.key
+                )));
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        let post = |account_id: String| async move {
+            let body = wire::SubscriptionIn {
+                account_id,
+                plan_name: new.plan.as_str().to_owned(),
+                external_key: new.key.as_str().to_owned(),
+            };
+            let request = self
+                .write(op, Method::POST, &["subscriptions"])?
+                .json(&body)?;
+            self.http.send_ok(request).await
+        };
+        let response = self
+            .with_account_id(op, &new.customer, post)
+            .await
+            .map_err(|e| {
+                if is_duplicate_key(&e) {
+                    Error::already_exists(format!("subscription `{}` already exists", new.key))
+                        .with_vendor(e.vendor().cloned().unwrap_or_default())
+                } else {
+                    e
+                }
+            })?;
+        let (sub, raw) = match self.created_id(&response, "subscriptions") {
+            Some(id) => self.subscription_by_id(op, &id).await?,
+            None => self.subscription_by_key(op, &new.key).await?,
+        };
+        self.to_subscription(op, &sub, raw).await
+    }
+
+    async fn list_subs(
+        &self,
+        customer: &CustomerKey,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>> {
+        let op = Operation::ListSubscriptions;
+        let offset = OffsetPage::of(page)?;
+        let bundles = self
+            .with_account_id(op, customer, |id| async move {
+                let request = self.request(op, Method::GET, &["accounts", &id, "bundles"])?;
+                self.fetch::<Vec<wire::Bundle>>(request).await
+            })
+            .await?
+            .0;
+        let tod = self
+            .account_ids
+            .get(customer)
+            .and_then(|id| self.accounts.get(&id))
+            .and_then(|a| a.tod);
+        let now = Utc::now();
+        let mut all = Vec::new();
+        for raw in bundles.into_iter().flat_map(|b| b.subscriptions) {
+            let sub: wire::Subscription = serde_json::from_value(raw.clone())
+                .map_err(|e| Error::decode(format!("unexpected SubscriptionJson: {e}")))?;
+            self.remember_subscription(&sub);
+            all.push(convert::subscription(
+                &sub,
+                customer.clone(),
+                tod,
+                now,
+                Some(raw),
+            )?);
+        }
+        Ok(offset.slice(all))
+    }
+
+    async fn cancel_sub(&self, key: &SubscriptionKey, at: CancelAt) -> Result<Subscription> {
+        let op = Operation::CancelSubscription;
+        let (sub, raw) = self.subscription_by_key(op, key).await?;
+        let (status, _) = convert::status(&sub);
+        let nothing_to_do = status.is_ended()
+            || (at == CancelAt::PeriodEnd && status == SubscriptionStatus::CancelScheduled);
+        if nothing_to_do {
+            return self.to_subscription(op, &sub, raw).await;
+        }
+        let id = sub
+            .subscription_id
+            .clone()
+            .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))?;
+        let request = self.write(op, Method::DELETE, &["subscriptions", &id])?;
+        let request = match at {
+            CancelAt::Now => request
+                .query("entitlementPolicy", "IMMEDIATE")
+                .query("billingPolicy", "IMMEDIATE"),
+            CancelAt::PeriodEnd => {
+                self.at_period_end(request, &sub, &["entitlementPolicy", "billingPolicy"])
+            }
+        };
+        match self.http.send_ok(request).await {
+            Ok(_) => {}
+            // Cancelled meanwhile (500, code 1031): cancelling twice is a success.
+            Err(e) if code_of_error(&e) == Some(SUB_CANCEL_BAD_STATE) => {}
+            Err(e) => return Err(e),
+        }
+        let (sub, raw) = self.subscription_by_id(op, &id).await?;
+        self.to_subscription(op, &sub, raw).await
+    }
+
+    async fn change_sub(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription> {
+        let op = Operation::ChangePlan;
+        let (sub, raw) = self.subscription_by_key(op, key).await?;
+        let (status, _) = convert::status(&sub);
+        if status.is_ended() {
+            return Err(Error::conflict(format!("subscription `{key}` is canceled")));
+        }
+        if sub.plan_name.as_deref() == Some(plan.as_str()) {
+            return self.to_subscription(op, &sub, raw).await;
+        }
+        let id = sub
+            .subscription_id
+            .clone()
+            .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))?;
+        let request = self
+            .write(op, Method::PUT, &["subscriptions", &id])?
+            .json(&wire::PlanChange {
+                plan_name: plan.as_str().to_owned(),
+            })?
+            // A change is not resent after an unknown outcome: a second CHANGE event is not
+            // harmless on every catalog.
+            .idempotency(billing_http::Idempotency::NotIdempotent);
+        let request = match at {
+            // IMMEDIATE rather than `requestedDate=<now>`: the server's clock decides, so a
+            // client clock ahead of the server's cannot turn "now" into a scheduled change.
+            ChangeAt::Now => request.query("billingPolicy", "IMMEDIATE"),
+            ChangeAt::PeriodEnd => self.at_period_end(request, &sub, &["billingPolicy"]),
+            // The catalog's changePolicy decides.
+            ChangeAt::VendorDefault => request,
+        };
+        self.http.send_ok(request).await?;
+        let (sub, raw) = self.subscription_by_id(op, &id).await?;
+        self.to_subscription(op, &sub, raw).await
+    }
+
+    async fn get_sub(&self, key: &SubscriptionKey) -> Result<Subscription> {
+        let op = Operation::GetSubscription;
+        let (sub, raw) = self.subscription_by_key(op, key).await?;
+        self.to_subscription(op, &sub, raw).await
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for KillBillBackend {
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        self.create_sub(new)
+            .await
+            .map_err(tag(Operation::CreateSubscription))
+    }
+
+    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
+        self.get_sub(key)
+            .await
+            .map_err(tag(Operation::GetSubscription))
+    }
+
+    async fn list_subscriptions(
+        &self,
+        customer: &CustomerKey,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>> {
+        self.list_subs(customer, page)
+            .await
+            .map_err(tag(Operation::ListSubscriptions))
+    }
+
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription> {
+        self.cancel_sub(key, at)
+            .await
+            .map_err(tag(Operation::CancelSubscription))
+    }
+
+    async fn change_plan(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription> {
+        self.change_sub(key, plan, at)
+            .await
+            .map_err(tag(Operation::ChangePlan))
+    }
+}

@@ -1,0 +1,212 @@
+//! Usage: one `POST /1.0/kb/usages` per event, with the event id as `trackingId` (see the crate
+//! docs for why), and rolled-up sums over a window.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use billing_core::chrono::Utc;
+use billing_core::{
+    Error, EventOutcome, MetricCode, Operation, Outcomes, Period, Result, SubscriptionKey,
+    UsageEvent, UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
+};
+use billing_http::{Idempotency, Method, StatusCode, ordered_fanout};
+
+use super::{KillBillBackend, NAME, is_stale_id, tag};
+use crate::convert;
+use crate::error::{TRACKING_ID_ALREADY_EXISTS, code_of_error};
+use crate::wire;
+
+/// What a failed usage POST means for its event.
+fn outcome_of_error(e: Error) -> EventOutcome {
+    if code_of_error(&e) == Some(TRACKING_ID_ALREADY_EXISTS) {
+        return EventOutcome::Duplicate;
+    }
+    let bare_400 = e
+        .vendor()
+        .is_some_and(|v| v.status == Some(StatusCode::BAD_REQUEST.as_u16()) && v.code.is_none());
+    if bare_400 {
+        // The only 400 Kill Bill answers without a JSON body here (an HTML page on Tomcat):
+        // a record dated after the subscription's end.
+        let vendor = e.vendor().cloned().unwrap_or_default();
+        return EventOutcome::Rejected(
+            Error::conflict(
+                "Kill Bill refused the event: it is dated after the subscription ended",
+            )
+            .with_vendor(vendor)
+            .with_backend(NAME)
+            .with_operation(Operation::RecordUsage),
+        );
+    }
+    EventOutcome::Rejected(e)
+}
+
+impl KillBillBackend {
+    /// One event, one POST: `trackingId` is the event id, so the server's duplicate check is
+    /// exactly per event. Safe to resend by construction.
+    async fn post_event(
+        &self,
+        key: &SubscriptionKey,
+        id: String,
+        event: &UsageEvent,
+    ) -> EventOutcome {
+        let op = Operation::RecordUsage;
+        let send = |id: String| async move {
+            let body = convert::usage_body(&id, event)?;
+            let request = self
+                .write(op, Method::POST, &["usages"])?
+                .json(&body)?
+                .idempotency(Idempotency::Idempotent);
+            self.http.send_ok(request).await
+        };
+        let result = match send(id).await {
+            Err(e) if is_stale_id(&e) => {
+                self.subscription_ids.remove(key);
+                match self.subscription_id(op, key).await {
+                    Ok(fresh) => send(fresh).await,
+                    Err(e) => Err(e),
+                }
+            }
+            other => other,
+        };
+        match result {
+            Ok(_) => EventOutcome::Accepted,
+            Err(e) => outcome_of_error(e.with_backend(NAME).with_operation(op)),
+        }
+    }
+
+    async fn record(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
+        let op = Operation::RecordUsage;
+        let mut outcomes = Outcomes::new(NAME, events);
+        let mut pending = outcomes.pending();
+        // Quantities Kill Bill would round or refuse: decided here, nothing sent.
+        pending.retain(|&i| match convert::amount(events[i].quantity) {
+            Ok(_) => true,
+            Err(e) => {
+                outcomes.reject(i, e);
+                false
+            }
+        });
+        // Subscription UUIDs, each key resolved once (cached afterwards).
+        let keys: Vec<SubscriptionKey> = pending
+            .iter()
+            .map(|&i| &events[i].subscription)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        let resolved = ordered_fanout(keys.clone(), self.http.concurrency(), |k| async move {
+            self.subscription_id(op, &k).await
+        })
+        .await;
+        let ids: BTreeMap<SubscriptionKey, Result<String>> =
+            keys.into_iter().zip(resolved).collect();
+        // Kill Bill stores any unitType; the catalog's units say which metrics exist.
+        let metrics: BTreeSet<&MetricCode> = pending.iter().map(|&i| &events[i].metric).collect();
+        let mut known: BTreeMap<&MetricCode, Result<bool>> = BTreeMap::new();
+        for m in metrics {
+            known.insert(m, self.has_unit(op, m.as_str()).await);
+        }
+        let mut sendable = Vec::with_capacity(pending.len());
+        for i in pending {
+            let event = &events[i];
+            match ids.get(&event.subscription) {
+                Some(Ok(id)) => match known.get(&event.metric) {
+                    Some(Ok(true)) => sendable.push((i, id.clone())),
+                    Some(Ok(false)) | None => outcomes.reject(
+                        i,
+                        Error::not_found(format!(
+                            "no metric `{}` in the Kill Bill catalog",
+                            event.metric
+                        )),
+                    ),
+                    Some(Err(e)) => outcomes.reject(i, e.clone()),
+                },
+                Some(Err(e)) => outcomes.reject(i, e.clone()),
+                None => {}
+            }
+        }
+        let sent = ordered_fanout(sendable, self.http.concurrency(), |(i, id)| async move {
+            (
+                i,
+                self.post_event(&events[i].subscription, id, &events[i])
+                    .await,
+            )
+        })
+        .await;
+        for (i, outcome) in sent {
+            outcomes.set(i, outcome);
+        }
+        outcomes.finish()
+    }
+
+    async fn summary(&self, query: &UsageQuery) -> Result<UsageSummary> {
+        let op = Operation::Usage;
+        query.validate()?;
+        if let Some(m) = &query.metric
+            && !self.has_unit(op, m.as_str()).await?
+        {
+            return Err(Error::not_found(format!(
+                "no metric `{m}` in the Kill Bill catalog"
+            )));
+        }
+        let (id, period) = match query.period {
+            UsagePeriod::Range { from, to } => (
+                self.subscription_id(op, &query.subscription).await?,
+                Period {
+                    start: from,
+                    end: to,
+                },
+            ),
+            UsagePeriod::Current => {
+                let (sub, _) = self.subscription_by_key(op, &query.subscription).await?;
+                let account = match sub.account_id.as_deref() {
+                    Some(a) => Some(self.account_ref(op, a).await?),
+                    None => None,
+                };
+                let period =
+                    convert::usage_period(&sub, account.and_then(|a| a.tod), Utc::now())
+                        .ok_or_else(|| Error::decode("SubscriptionJson without a start date"))?;
+                let id = sub
+                    .subscription_id
+                    .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))?;
+                (id, period)
+            }
+        };
+        let get = |id: String| async move {
+            let mut segments = vec!["usages", id.as_str()];
+            if let Some(m) = &query.metric {
+                segments.push(m.as_str());
+            }
+            let request = self
+                .request(op, Method::GET, &segments)?
+                .query("startDate", convert::fmt_datetime(period.start))
+                .query("endDate", convert::fmt_datetime(period.end));
+            self.fetch::<wire::RolledUpUsage>(request).await
+        };
+        let (usage, _) = match get(id).await {
+            Err(e) if is_stale_id(&e) => {
+                self.subscription_ids.remove(&query.subscription);
+                get(self.subscription_id(op, &query.subscription).await?).await?
+            }
+            other => other?,
+        };
+        Ok(UsageSummary::new(
+            period,
+            convert::usage_lines(&usage, query.metric.as_ref())?,
+        ))
+    }
+}
+
+#[async_trait]
+impl UsageRecorder for KillBillBackend {
+    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
+        self.record(events).await
+    }
+}
+
+#[async_trait]
+impl UsageReader for KillBillBackend {
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
+        self.summary(query).await.map_err(tag(Operation::Usage))
+    }
+}
