@@ -77,6 +77,16 @@ pub struct BillingConfig {
     #[serde(default, rename = "lago", skip_serializing)]
     #[allow(dead_code)] // read only to accept the section
     ignored_lago: Option<serde::de::IgnoredAny>,
+    /// The `[killbill]` section (feature `killbill`): `base_url`, `username`, `password`,
+    /// `api_key`, `api_secret`, and optionally `created_by`, `reason`, `comment`.
+    #[cfg(feature = "killbill")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killbill: Option<adapter_killbill::KillBillConfig>,
+    /// A `[killbill]` section in a build without the `killbill` feature: accepted and ignored.
+    #[cfg(not(feature = "killbill"))]
+    #[serde(default, rename = "killbill", skip_serializing)]
+    #[allow(dead_code)] // read only to accept the section
+    ignored_killbill: Option<serde::de::IgnoredAny>,
 }
 
 impl BillingConfig {
@@ -89,6 +99,10 @@ impl BillingConfig {
             lago: None,
             #[cfg(not(feature = "lago"))]
             ignored_lago: None,
+            #[cfg(feature = "killbill")]
+            killbill: None,
+            #[cfg(not(feature = "killbill"))]
+            ignored_killbill: None,
         }
     }
 

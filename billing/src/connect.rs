@@ -32,6 +32,21 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
                 .map_err(|e| e.with_operation(Operation::Connect))?;
             Ok(traced(backend))
         }
+        #[cfg(feature = "killbill")]
+        Provider::Killbill => {
+            let section = config.killbill.as_ref().ok_or_else(|| {
+                Error::config(
+                    "killbill.base_url",
+                    "missing: provider is killbill but there is no [killbill] section \
+                     (base_url, username, password, api_key, api_secret)",
+                )
+                .with_operation(Operation::Connect)
+            })?;
+            let backend = adapter_killbill::KillBillBackend::new(section, &config.http)
+                .map_err(|e| e.with_operation(Operation::Connect))?;
+            Ok(traced(backend))
+        }
+        #[allow(unreachable_patterns)]
         other => Err(not_compiled_in(other)),
     }
 }
@@ -48,6 +63,8 @@ pub fn is_compiled_in(provider: Provider) -> bool {
         Provider::Memory => true,
         #[cfg(feature = "lago")]
         Provider::Lago => true,
+        #[cfg(feature = "killbill")]
+        Provider::Killbill => true,
         _ => false,
     }
 }

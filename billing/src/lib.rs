@@ -39,3 +39,7 @@ pub mod prelude {
     };
 }
 pub use billing_http::HttpConfig;
+
+/// The Kill Bill adapter (feature `killbill`): its configuration and backend.
+#[cfg(feature = "killbill")]
+pub use adapter_killbill as killbill;
