@@ -360,6 +360,30 @@ impl KillBillBackend {
             .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))
     }
 
+    /// Runs `call` with the subscription's UUID, looking the key up again once if a cached id
+    /// went stale (see [`KillBillBackend::with_account_id`]).
+    async fn with_subscription_id<T, F, Fut>(
+        &self,
+        op: Operation,
+        key: &SubscriptionKey,
+        call: F,
+    ) -> Result<T>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let cached = self.subscription_ids.get(key).is_some();
+        let id = self.subscription_id(op, key).await?;
+        match call(id).await {
+            Err(e) if cached && is_stale_id(&e) => {
+                self.subscription_ids.remove(key);
+                let id = self.subscription_id(op, key).await?;
+                call(id).await
+            }
+            other => other,
+        }
+    }
+
     /// The domain view of a SubscriptionJson (the customer key comes from the account cache,
     /// or one read of the account).
     async fn to_subscription(

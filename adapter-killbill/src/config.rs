@@ -155,12 +155,16 @@ fn header_value(setting: &str, value: &str, max_chars: usize) -> Result<HeaderVa
             format!("is longer than the {max_chars} characters Kill Bill stores"),
         ));
     }
-    HeaderValue::from_str(value).map_err(|_| {
-        Error::config(
-            setting,
-            "must be printable ASCII (it is sent as an HTTP header)",
-        )
-    })
+    let printable = value.chars().all(|c| c == ' ' || c.is_ascii_graphic());
+    HeaderValue::from_str(value)
+        .ok()
+        .filter(|_| printable)
+        .ok_or_else(|| {
+            Error::config(
+                setting,
+                "must be printable ASCII (it is sent as an HTTP header)",
+            )
+        })
 }
 
 /// The audit headers of every write, checked.

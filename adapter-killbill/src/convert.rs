@@ -4,13 +4,11 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use billing_core::chrono::{
-    DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, SubsecRound, TimeZone, Utc,
-};
+use billing_core::chrono::{DateTime, NaiveDate, NaiveTime, SubsecRound, Utc};
 use billing_core::rust_decimal::Decimal;
 use billing_core::{
     Currency, Customer, CustomerKey, CustomerPatch, CustomerStatus, Error, MetricCode, NewCustomer,
-    Period, PlanCode, Result, ScheduledChange, Subscription, SubscriptionKey, SubscriptionStatus,
+    PlanCode, Result, ScheduledChange, Subscription, SubscriptionKey, SubscriptionStatus,
     UsageEvent, UsageLine,
 };
 use serde_json::value::RawValue;
@@ -312,177 +310,6 @@ pub fn subscription(
     Ok(s)
 }
 
-/// How long a billing period is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Months(u32),
-    Days(i64),
-}
-
-/// Kill Bill's `BillingPeriod`; a usage-only plan (`NO_BILLING_PERIOD`) bills its usage monthly
-/// in this adapter's reading (the period of the catalog's usage sections is not in the
-/// subscription's JSON).
-fn step(billing_period: Option<&str>) -> Step {
-    match billing_period.unwrap_or("") {
-        "DAILY" => Step::Days(1),
-        "WEEKLY" => Step::Days(7),
-        "BIWEEKLY" => Step::Days(14),
-        "THIRTY_DAYS" => Step::Days(30),
-        "THIRTY_ONE_DAYS" => Step::Days(31),
-        "SIXTY_DAYS" => Step::Days(60),
-        "NINETY_DAYS" => Step::Days(90),
-        "BIMESTRIAL" => Step::Months(2),
-        "QUARTERLY" => Step::Months(3),
-        "TRIANNUAL" => Step::Months(4),
-        "BIANNUAL" => Step::Months(6),
-        "ANNUAL" => Step::Months(12),
-        "SESQUIENNIAL" => Step::Months(18),
-        "BIENNIAL" => Step::Months(24),
-        "TRIENNIAL" => Step::Months(36),
-        _ => Step::Months(1),
-    }
-}
-
-/// Day `bcd` of the month `index` months after January of year 0 (clamped to the month's last
-/// day), at `tod`.
-fn cycle_instant(index: i64, bcd: u32, tod: NaiveTime) -> Option<DateTime<Utc>> {
-    let year = i32::try_from(index.div_euclid(12)).ok()?;
-    let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
-    let first = NaiveDate::from_ymd_opt(year, month, 1)?;
-    let last_day = first
-        .checked_add_months(Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .map_or(28, |d| d.day());
-    let date = NaiveDate::from_ymd_opt(year, month, bcd.clamp(1, last_day))?;
-    Some(Utc.from_utc_datetime(&date.and_time(tod)))
-}
-
-fn month_index(t: DateTime<Utc>) -> i64 {
-    i64::from(t.year()) * 12 + i64::from(t.month0())
-}
-
-/// The billing period containing `anchor` for a subscription billed from `start` on
-/// bill-cycle day `bcd` at `tod`: a first, possibly short, period up to the first cycle date
-/// after the start, then whole steps from there.
-fn period_at(
-    start: DateTime<Utc>,
-    bcd: u32,
-    tod: NaiveTime,
-    step: Step,
-    anchor: DateTime<Utc>,
-) -> Option<Period> {
-    match step {
-        Step::Days(n) => {
-            let len = Duration::days(n);
-            let k = if anchor <= start {
-                0
-            } else {
-                (anchor - start).num_days() / n
-            };
-            let s = start.checked_add_signed(Duration::days(k.checked_mul(n)?))?;
-            Some(Period {
-                start: s,
-                end: s.checked_add_signed(len)?,
-            })
-        }
-        Step::Months(n) => {
-            let first_index = (month_index(start)..month_index(start) + 3)
-                .find(|i| cycle_instant(*i, bcd, tod).is_some_and(|c| c > start))?;
-            let boundary = |k: i64| cycle_instant(first_index + k * i64::from(n), bcd, tod);
-            let first_end = boundary(0)?;
-            if anchor < first_end {
-                return Some(Period {
-                    start,
-                    end: first_end,
-                });
-            }
-            let estimate = (month_index(anchor) - first_index).div_euclid(i64::from(n));
-            for k in (estimate - 1).max(0)..=estimate + 1 {
-                let (s, e) = (boundary(k)?, boundary(k + 1)?);
-                if s <= anchor && anchor < e {
-                    return Some(Period { start: s, end: e });
-                }
-            }
-            None
-        }
-    }
-}
-
-/// Adds one step to an instant.
-fn add_step(t: DateTime<Utc>, step: Step, sign: i32) -> Option<DateTime<Utc>> {
-    match step {
-        Step::Days(n) => t.checked_add_signed(Duration::days(n * i64::from(sign))),
-        Step::Months(n) if sign >= 0 => t.checked_add_months(Months::new(n)),
-        Step::Months(n) => t.checked_sub_months(Months::new(n)),
-    }
-}
-
-/// The subscription's billing period that usage "now" belongs to: the current one while it
-/// runs, the last one once it ended (capped at its billing end). Kill Bill's
-/// `chargedThroughDate` (the end of the invoiced term) decides the end when it is set and
-/// consistent; otherwise the bill-cycle day does (right after a create the server has not
-/// invoiced yet and shows no `chargedThroughDate`). `None` without a start date.
-pub fn usage_period(
-    sub: &wire::Subscription,
-    tod: Option<NaiveTime>,
-    now: DateTime<Utc>,
-) -> Option<Period> {
-    let start = opt_datetime(&sub.billing_start_date).or_else(|| opt_datetime(&sub.start_date))?;
-    let tod = tod.unwrap_or_else(|| time_of_day(start));
-    let bcd = sub
-        .bill_cycle_day_local
-        .and_then(|b| u32::try_from(b).ok())
-        .filter(|b| (1..=31).contains(b))
-        .unwrap_or_else(|| start.day());
-    let step = step(sub.billing_period.as_deref());
-    let ended = matches!(sub.state.as_deref(), Some("CANCELLED" | "EXPIRED"));
-    let end_marker = if ended {
-        [
-            opt_datetime(&sub.billing_end_date),
-            opt_datetime(&sub.cancelled_date),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .filter(|e| *e <= now)
-    } else {
-        None
-    };
-    let anchor = match end_marker {
-        Some(e) => (e - Duration::milliseconds(1)).max(start),
-        None => now,
-    };
-    let charged_through = sub
-        .charged_through_date
-        .as_deref()
-        .and_then(parse_date)
-        .map(|d| Utc.from_utc_datetime(&d.and_time(tod)))
-        .filter(|end| *end > anchor)
-        .and_then(|end| Some((add_step(end, step, -1)?, end)))
-        .filter(|(s, _)| *s <= anchor);
-    let mut period = match charged_through {
-        Some((s, end)) => Period {
-            start: s.max(start),
-            end,
-        },
-        None => period_at(start, bcd, tod, step, anchor)?,
-    };
-    if let Some(e) = end_marker {
-        period.end = period.end.min(e).max(period.start);
-    }
-    Some(period)
-}
-
-/// Whether Kill Bill knows the end of the subscription's term: END_OF_TERM policies use the
-/// `chargedThroughDate`, and without one the server acts at once (observed for a usage-only
-/// plan; also the case for a few hundred milliseconds after a create, until the first invoice).
-pub fn term_is_known(sub: &wire::Subscription) -> bool {
-    sub.charged_through_date
-        .as_deref()
-        .and_then(parse_date)
-        .is_some()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Usage
 
@@ -597,7 +424,9 @@ pub fn catalog_names(catalogs: &[wire::Catalog]) -> (BTreeSet<String>, BTreeSet<
     (units, plans)
 }
 
+mod period;
+
+pub use period::{term_is_known, usage_period};
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-}
+mod tests;

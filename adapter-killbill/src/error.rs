@@ -65,11 +65,12 @@ impl VendorErrors for KillBillErrors {
             } else if let Some(class) = e.class_name.as_deref() {
                 detail = detail.with_code(simple_class_name(class));
             }
+            let blank = |m: &String| !m.trim().is_empty();
             let message = e
                 .message
-                .or(e.cause_message)
-                .or(e.class_name)
-                .filter(|m| !m.trim().is_empty());
+                .filter(blank)
+                .or(e.cause_message.filter(blank))
+                .or(e.class_name.filter(blank));
             if let Some(m) = message {
                 detail = detail.with_message(shorten(&m));
             }

@@ -26,6 +26,16 @@ fn is_duplicate_key(e: &Error) -> bool {
         })
 }
 
+/// A cancel answered 500 with code 1031 (SUB_CANCEL_BAD_STATE) hit a subscription that is
+/// already cancelled: cancelling twice is a success.
+fn accept_already_cancelled<T>(result: Result<T>) -> Result<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if code_of_error(&e) == Some(SUB_CANCEL_BAD_STATE) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl KillBillBackend {
     /// For a change or cancel "at the end of the period": Kill Bill's END_OF_TERM policy when
     /// the server knows the term (a `chargedThroughDate`), otherwise the end of the current
@@ -142,32 +152,39 @@ impl KillBillBackend {
 
     async fn cancel_sub(&self, key: &SubscriptionKey, at: CancelAt) -> Result<Subscription> {
         let op = Operation::CancelSubscription;
-        let (sub, raw) = self.subscription_by_key(op, key).await?;
-        let (status, _) = convert::status(&sub);
-        let nothing_to_do = status.is_ended()
-            || (at == CancelAt::PeriodEnd && status == SubscriptionStatus::CancelScheduled);
-        if nothing_to_do {
-            return self.to_subscription(op, &sub, raw).await;
-        }
-        let id = sub
-            .subscription_id
-            .clone()
-            .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))?;
-        let request = self.write(op, Method::DELETE, &["subscriptions", &id])?;
-        let request = match at {
-            CancelAt::Now => request
-                .query("entitlementPolicy", "IMMEDIATE")
-                .query("billingPolicy", "IMMEDIATE"),
+        let id = match at {
+            // No read first: an already cancelled subscription answers 500/1031, which is the
+            // idempotent success the contract asks for.
+            CancelAt::Now => {
+                self.with_subscription_id(op, key, |id| async move {
+                    let request = self
+                        .write(op, Method::DELETE, &["subscriptions", &id])?
+                        .query("entitlementPolicy", "IMMEDIATE")
+                        .query("billingPolicy", "IMMEDIATE");
+                    accept_already_cancelled(self.http.send_ok(request).await)?;
+                    Ok(id)
+                })
+                .await?
+            }
+            // The current state decides: nothing to do once cancelled or already scheduled,
+            // and the policy depends on whether the server knows the term.
             CancelAt::PeriodEnd => {
-                self.at_period_end(request, &sub, &["entitlementPolicy", "billingPolicy"])
+                let (sub, raw) = self.subscription_by_key(op, key).await?;
+                let (status, _) = convert::status(&sub);
+                if status.is_ended() || status == SubscriptionStatus::CancelScheduled {
+                    return self.to_subscription(op, &sub, raw).await;
+                }
+                let id = sub
+                    .subscription_id
+                    .clone()
+                    .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))?;
+                let request = self.write(op, Method::DELETE, &["subscriptions", &id])?;
+                let request =
+                    self.at_period_end(request, &sub, &["entitlementPolicy", "billingPolicy"]);
+                accept_already_cancelled(self.http.send_ok(request).await)?;
+                id
             }
         };
-        match self.http.send_ok(request).await {
-            Ok(_) => {}
-            // Cancelled meanwhile (500, code 1031): cancelling twice is a success.
-            Err(e) if code_of_error(&e) == Some(SUB_CANCEL_BAD_STATE) => {}
-            Err(e) => return Err(e),
-        }
         let (sub, raw) = self.subscription_by_id(op, &id).await?;
         self.to_subscription(op, &sub, raw).await
     }

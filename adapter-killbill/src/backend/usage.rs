@@ -11,7 +11,7 @@ use billing_core::{
 };
 use billing_http::{Idempotency, Method, StatusCode, ordered_fanout};
 
-use super::{KillBillBackend, NAME, is_stale_id, tag};
+use super::{KillBillBackend, NAME, tag};
 use crate::convert;
 use crate::error::{TRACKING_ID_ALREADY_EXISTS, code_of_error};
 use crate::wire;
@@ -42,13 +42,9 @@ fn outcome_of_error(e: Error) -> EventOutcome {
 
 impl KillBillBackend {
     /// One event, one POST: `trackingId` is the event id, so the server's duplicate check is
-    /// exactly per event. Safe to resend by construction.
-    async fn post_event(
-        &self,
-        key: &SubscriptionKey,
-        id: String,
-        event: &UsageEvent,
-    ) -> EventOutcome {
+    /// exactly per event. Safe to resend by construction. The subscription's id was resolved
+    /// (and cached) before: an unknown subscription never gets here.
+    async fn post_event(&self, event: &UsageEvent) -> EventOutcome {
         let op = Operation::RecordUsage;
         let send = |id: String| async move {
             let body = convert::usage_body(&id, event)?;
@@ -58,17 +54,10 @@ impl KillBillBackend {
                 .idempotency(Idempotency::Idempotent);
             self.http.send_ok(request).await
         };
-        let result = match send(id).await {
-            Err(e) if is_stale_id(&e) => {
-                self.subscription_ids.remove(key);
-                match self.subscription_id(op, key).await {
-                    Ok(fresh) => send(fresh).await,
-                    Err(e) => Err(e),
-                }
-            }
-            other => other,
-        };
-        match result {
+        match self
+            .with_subscription_id(op, &event.subscription, send)
+            .await
+        {
             Ok(_) => EventOutcome::Accepted,
             Err(e) => outcome_of_error(e.with_backend(NAME).with_operation(op)),
         }
@@ -110,8 +99,8 @@ impl KillBillBackend {
         for i in pending {
             let event = &events[i];
             match ids.get(&event.subscription) {
-                Some(Ok(id)) => match known.get(&event.metric) {
-                    Some(Ok(true)) => sendable.push((i, id.clone())),
+                Some(Ok(_)) => match known.get(&event.metric) {
+                    Some(Ok(true)) => sendable.push(i),
                     Some(Ok(false)) | None => outcomes.reject(
                         i,
                         Error::not_found(format!(
@@ -125,12 +114,8 @@ impl KillBillBackend {
                 None => {}
             }
         }
-        let sent = ordered_fanout(sendable, self.http.concurrency(), |(i, id)| async move {
-            (
-                i,
-                self.post_event(&events[i].subscription, id, &events[i])
-                    .await,
-            )
+        let sent = ordered_fanout(sendable, self.http.concurrency(), |i| async move {
+            (i, self.post_event(&events[i]).await)
         })
         .await;
         for (i, outcome) in sent {
@@ -151,7 +136,7 @@ impl KillBillBackend {
         }
         let (id, period) = match query.period {
             UsagePeriod::Range { from, to } => (
-                self.subscription_id(op, &query.subscription).await?,
+                None,
                 Period {
                     start: from,
                     end: to,
@@ -169,7 +154,7 @@ impl KillBillBackend {
                 let id = sub
                     .subscription_id
                     .ok_or_else(|| Error::decode("SubscriptionJson without subscriptionId"))?;
-                (id, period)
+                (Some(id), period)
             }
         };
         let get = |id: String| async move {
@@ -183,12 +168,12 @@ impl KillBillBackend {
                 .query("endDate", convert::fmt_datetime(period.end));
             self.fetch::<wire::RolledUpUsage>(request).await
         };
-        let (usage, _) = match get(id).await {
-            Err(e) if is_stale_id(&e) => {
-                self.subscription_ids.remove(&query.subscription);
-                get(self.subscription_id(op, &query.subscription).await?).await?
+        let (usage, _) = match id {
+            Some(id) => get(id).await?,
+            None => {
+                self.with_subscription_id(op, &query.subscription, get)
+                    .await?
             }
-            other => other?,
         };
         Ok(UsageSummary::new(
             period,
