@@ -1,11 +1,12 @@
 //! `CatalogResource`: the catalog as JSON (a list with one entry per version, a subset of
-//! CatalogJson's shape with plans, phases, prices and usages) and its version dates. Uploading
+//! CatalogJson's shape with plans, phases, prices and usages) when the client sends
+//! `Accept: application/json`, as XML otherwise (observed), and its version dates. Uploading
 //! XML is not simulated: the seeded tenant already has its catalog, and uploads answer 501.
 
 use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 
 use super::auth::TenantCtx;
@@ -194,12 +195,70 @@ fn has_catalog(sim: &Sim, tenant: TenantCtx) -> bool {
     sim.db().tenant(tenant.id).is_some_and(|t| t.has_catalog)
 }
 
-/// `GET /1.0/kb/catalog`: CatalogJson[] (empty for a tenant without a catalog).
+/// Whether the request asks for JSON explicitly. `CatalogResource.getCatalogJson` and
+/// `getCatalogXml` share the path; with no `Accept` header, or `*/*` as curl and most clients
+/// send, Jersey picks the XML one (observed: `Content-Type: text/xml`).
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        })
+}
+
+/// The catalog as `getCatalogXml` writes it (versions, units, products and plan names; enough
+/// to show a client that it asked for the wrong representation).
+fn catalog_xml(with_catalog: bool) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<catalogs>\n    <versions>\n",
+    );
+    if with_catalog {
+        xml.push_str(&format!(
+            "        <version>\n            <effectiveDate>{}</effectiveDate>\n            <catalogName>{}</catalogName>\n            <currencies>\n                <currency>{}</currency>\n            </currencies>\n            <units>\n",
+            catalog::effective_date().format("%Y-%m-%dT%H:%M:%SZ"),
+            catalog::CATALOG_NAME,
+            catalog::CURRENCY
+        ));
+        for unit in catalog::UNITS {
+            xml.push_str(&format!(
+                "                <unit name=\"{unit}\" prettyName=\"{unit}\"/>\n"
+            ));
+        }
+        xml.push_str("            </units>\n            <plans>\n");
+        for plan in catalog::plans() {
+            xml.push_str(&format!(
+                "                <plan name=\"{0}\" prettyName=\"{0}\"><product>{1}</product></plan>\n",
+                plan.name, plan.product
+            ));
+        }
+        xml.push_str("            </plans>\n        </version>\n");
+    }
+    xml.push_str("    </versions>\n</catalogs>\n");
+    xml
+}
+
+/// `GET /1.0/kb/catalog`: CatalogJson[] (empty for a tenant without a catalog) when the client
+/// accepts `application/json`, the XML form otherwise.
 pub(crate) async fn get(
     State(sim): State<Sim>,
     Extension(tenant): Extension<TenantCtx>,
+    headers: HeaderMap,
 ) -> Response {
-    if has_catalog(&sim, tenant) {
+    let with_catalog = has_catalog(&sim, tenant);
+    if !wants_json(&headers) {
+        let mut resp = Response::new(axum::body::Body::from(catalog_xml(with_catalog)));
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/xml"),
+        );
+        return resp;
+    }
+    if with_catalog {
         json(&vec![catalog_json()])
     } else {
         json(&Vec::<CatalogOut>::new())

@@ -20,7 +20,8 @@
 //! - Usage: record (201, empty body; `trackingId` dedup as 400/50000; a record after the
 //!   subscription's end is a 400 HTML page) and rolled-up sums over `[startDate, endDate)`,
 //!   with the column's 9 decimals.
-//! - Catalog: `GET /1.0/kb/catalog` and `/catalog/versions`; XML upload answers 501.
+//! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
+//!   observed) and `/catalog/versions`; XML upload answers 501.
 //! - `GET /1.0/kb/test/clock` (the simulated time).
 //!
 //! Time is a frozen clock (see [`KillBillSim::advance_clock`]). Billing periods are monthly,
