@@ -1172,7 +1172,24 @@ async fn catalog_and_faults() {
     let kb = Kb::start().await;
     let versions = kb.get_json("/1.0/kb/catalog/versions").await;
     assert_eq!(versions, json!(["2020-01-01T00:00:00.000Z"]));
-    let catalog = kb.get_json("/1.0/kb/catalog").await;
+    // Without `Accept: application/json` the server answers XML (observed with curl's `*/*`).
+    let xml = kb.get("/1.0/kb/catalog").await;
+    assert_eq!(xml.status(), StatusCode::OK);
+    assert_eq!(xml.headers()["content-type"], "text/xml");
+    let text = xml.text().await.unwrap();
+    assert!(
+        text.starts_with("<?xml") && text.contains("<unit name=\"api_calls\""),
+        "{text}"
+    );
+    let catalog: Value = kb
+        .req(Method::GET, "/1.0/kb/catalog")
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let units: Vec<&str> = catalog[0]["units"]
         .as_array()
         .unwrap()
