@@ -93,19 +93,20 @@
 //! | operation | requests |
 //! | --- | --- |
 //! | `create_customer` | 1 (`POST`) |
-//! | `get_customer` | 2 in parallel (account, blocking states) |
+//! | `get_customer` | 2 (account by key, then its blocking states; in parallel when the id is cached) |
 //! | `update_customer` | 3 (account and blocking states in parallel, `PUT`); 2 for an empty patch |
 //! | `delete_customer` | 2 (bundles, close), plus one cancel per pending end-of-term cancellation |
 //! | `list_customers` | 1 + one blocking-state read per account of the page (concurrent) |
 //! | `create_subscription` | 3 (key check, `POST`, read back) |
 //! | `get_subscription` | 1 |
 //! | `list_subscriptions` | 1 (bundles) per page |
-//! | `cancel_subscription` | 3 (read, `DELETE`, read back); 1 if already canceled |
+//! | `cancel_subscription` | `Now`: 2 (`DELETE`, read back; an already canceled one answers 1031, same cost); `PeriodEnd`: 3 (read, `DELETE`, read back), 1 if already canceled or scheduled |
 //! | `change_plan` | 3 (read, `PUT`, read back); 1 for the current plan |
 //! | `record_usage` | 1 per event (`POST`) |
 //! | `usage` | 1 for a range, 2 for the current period (subscription, sums) |
 //!
-//! Every write carries `X-Killbill-CreatedBy` (and the configured reason and comment).
+//! Every write carries `X-Killbill-CreatedBy` (and the configured reason and comment); every
+//! request sends `Accept: application/json` (without it `GET /1.0/kb/catalog` answers XML).
 //! Time zones: local billing dates become instants at the account's reference time of day in
 //! UTC, which is exact for accounts in UTC (Kill Bill's default and what this adapter
 //! creates).
