@@ -58,7 +58,7 @@ fn documented_spec_error(violation: &str) -> bool {
         && violation.split("missing: ").nth(1).is_some_and(|fields| {
             fields
                 .split(", ")
-                .all(|f| ["productName", "billingPeriod", "priceList", "accountId"].contains(&f))
+                .all(|f| ["productName", "billingPeriod", "priceList"].contains(&f))
         })
 }
 
