@@ -225,11 +225,11 @@ async fn structured_errors_are_not_retried() {
 async fn refused_connections_are_retried_even_for_writes() {
     let logs = Captured::default();
     let _guard = logs.install();
-    // Bind, learn the port, close: nothing listens there any more.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A socket bound but never listening holds the port (no other test can take it) and
+    // refuses every connection.
+    let holder = tokio::net::TcpSocket::new_v4().unwrap();
+    holder.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = holder.local_addr().unwrap().port();
     let config = HttpConfig {
         max_retries: 2,
         ..fast()
