@@ -170,3 +170,51 @@ pub struct Subscription {
     /// The vendor's raw JSON, for fields this library does not model.
     pub raw: Option<serde_json::Value>,
 }
+
+impl Subscription {
+    /// A subscription as a backend read it: the identifying fields and the status, with no
+    /// dates, no scheduled change and no raw JSON (set those fields afterwards). For backends
+    /// outside this crate, which cannot use a struct expression on this non-exhaustive type.
+    pub fn new(
+        key: SubscriptionKey,
+        vendor_id: impl Into<String>,
+        customer: CustomerKey,
+        plan: PlanCode,
+        status: SubscriptionStatus,
+        raw_status: impl Into<String>,
+    ) -> Self {
+        Self {
+            key,
+            vendor_id: vendor_id.into(),
+            customer,
+            plan,
+            status,
+            raw_status: raw_status.into(),
+            started_at: None,
+            current_period: None,
+            ends_at: None,
+            scheduled_change: None,
+            raw: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_subscription_has_only_the_identifying_fields() {
+        let s = Subscription::new(
+            SubscriptionKey::new("s").unwrap(),
+            "v1",
+            CustomerKey::new("c").unwrap(),
+            PlanCode::new("p").unwrap(),
+            SubscriptionStatus::Active,
+            "active",
+        );
+        assert_eq!(s.vendor_id, "v1");
+        assert_eq!(s.raw_status, "active");
+        assert!(s.started_at.is_none() && s.current_period.is_none() && s.raw.is_none());
+    }
+}
