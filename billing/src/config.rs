@@ -68,6 +68,10 @@ pub struct BillingConfig {
     /// HTTP settings for vendor backends.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The `[billabear]` section (feature `billabear`).
+    #[cfg(feature = "billabear")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billabear: Option<adapter_billabear::BillaBearConfig>,
 }
 
 impl BillingConfig {
@@ -76,6 +80,8 @@ impl BillingConfig {
         Self {
             provider: Provider::Memory,
             http: HttpConfig::default(),
+            #[cfg(feature = "billabear")]
+            billabear: None,
         }
     }
 
@@ -168,6 +174,15 @@ fn figment_error(e: figment::Error) -> Error {
     // figment's "invalid type/value" messages quote the value found, which may be a secret:
     // keep only what was expected.
     use figment::error::Kind;
+    if let Kind::MissingField(field) = &e.kind {
+        // Name the missing setting itself: `billabear.api_key`, not `billabear`.
+        let setting = if e.path.is_empty() {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        return Error::config(&setting, "missing setting");
+    }
     let problem = match &e.kind {
         Kind::InvalidType(_, expected) => format!("invalid type: expected {expected}"),
         Kind::InvalidValue(_, expected) => format!("invalid value: expected {expected}"),

@@ -19,6 +19,20 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
     config.http.validate()?;
     match config.provider {
         Provider::Memory => Ok(traced(InMemoryBackend::with_sample_catalog())),
+        #[cfg(feature = "billabear")]
+        Provider::Billabear => {
+            let section = config.billabear.as_ref().ok_or_else(|| {
+                Error::config(
+                    "billabear.base_url",
+                    "missing: the `[billabear]` section (or BILLING_BILLABEAR_BASE_URL and \
+                     BILLING_BILLABEAR_API_KEY) is required when provider = \"billabear\"",
+                )
+                .with_operation(Operation::Connect)
+            })?;
+            let backend = adapter_billabear::BillaBearBackend::new(section, &config.http)
+                .map_err(|e| e.with_operation(Operation::Connect))?;
+            Ok(traced(backend))
+        }
         other => Err(not_compiled_in(other)),
     }
 }
@@ -31,7 +45,8 @@ fn traced<B: BillingBackend + 'static>(backend: B) -> Arc<dyn BillingBackend> {
 /// Whether this build can connect to `provider` (its adapter's feature is enabled).
 pub fn is_compiled_in(provider: Provider) -> bool {
     // Each adapter adds its arm here, behind its feature.
-    matches!(provider, Provider::Memory)
+    provider == Provider::Memory
+        || (cfg!(feature = "billabear") && provider == Provider::Billabear)
 }
 
 fn not_compiled_in(provider: Provider) -> Error {

@@ -39,3 +39,7 @@ pub mod prelude {
     };
 }
 pub use billing_http::HttpConfig;
+
+/// The BillaBear adapter (feature `billabear`): its configuration section and backend.
+#[cfg(feature = "billabear")]
+pub use adapter_billabear;
