@@ -45,8 +45,7 @@ fn traced<B: BillingBackend + 'static>(backend: B) -> Arc<dyn BillingBackend> {
 /// Whether this build can connect to `provider` (its adapter's feature is enabled).
 pub fn is_compiled_in(provider: Provider) -> bool {
     // Each adapter adds its arm here, behind its feature.
-    provider == Provider::Memory
-        || (cfg!(feature = "billabear") && provider == Provider::Billabear)
+    provider == Provider::Memory || (cfg!(feature = "billabear") && provider == Provider::Billabear)
 }
 
 fn not_compiled_in(provider: Provider) -> Error {
