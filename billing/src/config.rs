@@ -72,6 +72,12 @@ pub struct BillingConfig {
     #[cfg(feature = "billabear")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billabear: Option<adapter_billabear::BillaBearConfig>,
+    /// Without the `billabear` feature, a `[billabear]` section is accepted and ignored, so one
+    /// file serves every build (nothing of it is kept, so nothing of it can be printed).
+    #[cfg(not(feature = "billabear"))]
+    #[serde(default, rename = "billabear", skip_serializing)]
+    #[allow(dead_code)]
+    ignored_billabear: Option<serde::de::IgnoredAny>,
 }
 
 impl BillingConfig {
@@ -82,6 +88,8 @@ impl BillingConfig {
             http: HttpConfig::default(),
             #[cfg(feature = "billabear")]
             billabear: None,
+            #[cfg(not(feature = "billabear"))]
+            ignored_billabear: None,
         }
     }
 

@@ -73,3 +73,14 @@ fn a_missing_file_is_named() {
     assert_eq!(e.kind(), &ErrorKind::Config);
     assert!(e.message().contains("/nonexistent/billing.toml"));
 }
+
+#[test]
+fn a_billabear_section_is_accepted_in_every_build() {
+    let c = BillingConfig::from_toml_str(
+        "provider = \"memory\"\n[billabear]\nbase_url = \"https://x.billabear.cloud/api/v1\"\napi_key = \"secret-in-file\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.provider, Provider::Memory);
+    assert!(billing::connect(&c).is_ok());
+    assert!(!format!("{c:?}").contains("secret-in-file"));
+}
