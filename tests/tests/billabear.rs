@@ -17,12 +17,7 @@ async fn start() -> (BillaBearSim, Ctx) {
     let sim = BillaBearSim::start(SimOptions::default())
         .await
         .expect("start the BillaBear simulator");
-    let config = BillingConfig::from_toml_str(&format!(
-        "provider = \"billabear\"\n[billabear]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
-        sim.api_url(),
-        BillaBearSim::API_KEY
-    ))
-    .expect("valid configuration");
+    let config = BillingConfig::from_toml_str(&sim.billing_toml()).expect("valid configuration");
     let backend = billing::connect(&config).expect("connect");
     let log = sim.server().log().clone();
     let ctx = Ctx::new(backend).with_request_counter(Arc::new(move || log.len()));
