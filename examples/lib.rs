@@ -2,6 +2,8 @@
 //! to.
 #![deny(missing_docs)]
 
+pub mod demo;
+
 use std::fmt::Write as _;
 
 use billing::catalog::sample;

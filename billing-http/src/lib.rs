@@ -13,7 +13,8 @@
 //! - [`VendorErrors`]: each adapter's lenient error-body parser, plus the shared
 //!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
 //! - [`HttpConfig`]: the `[http]` configuration section.
-//! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups.
+//! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups,
+//!   [`outcome_unknown`] to tell whether a failed write may still have been applied.
 #![deny(missing_docs)]
 
 mod auth;
@@ -24,6 +25,7 @@ mod dots;
 mod endpoint;
 mod errors;
 mod fanout;
+mod outcome;
 mod request;
 mod response;
 mod retry;
@@ -39,6 +41,7 @@ pub use errors::{
     shorten,
 };
 pub use fanout::ordered_fanout;
+pub use outcome::outcome_unknown;
 pub use request::ApiRequest;
 pub use response::{ApiResponse, MAX_BODY_BYTES};
 pub use retry::{Idempotency, server_delay};

@@ -87,6 +87,16 @@ pub struct BillingConfig {
     #[serde(default, rename = "killbill", skip_serializing)]
     #[allow(dead_code)] // read only to accept the section
     ignored_killbill: Option<serde::de::IgnoredAny>,
+    /// The `[billabear]` section (feature `billabear`).
+    #[cfg(feature = "billabear")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billabear: Option<adapter_billabear::BillaBearConfig>,
+    /// Without the `billabear` feature, a `[billabear]` section is accepted and ignored, so one
+    /// file serves every build (nothing of it is kept, so nothing of it can be printed).
+    #[cfg(not(feature = "billabear"))]
+    #[serde(default, rename = "billabear", skip_serializing)]
+    #[allow(dead_code)]
+    ignored_billabear: Option<serde::de::IgnoredAny>,
 }
 
 impl BillingConfig {
@@ -103,6 +113,10 @@ impl BillingConfig {
             killbill: None,
             #[cfg(not(feature = "killbill"))]
             ignored_killbill: None,
+            #[cfg(feature = "billabear")]
+            billabear: None,
+            #[cfg(not(feature = "billabear"))]
+            ignored_billabear: None,
         }
     }
 
@@ -200,6 +214,15 @@ fn figment_error(e: figment::Error) -> Error {
     // figment's "invalid type/value" messages quote the value found, which may be a secret:
     // keep only what was expected.
     use figment::error::Kind;
+    if let Kind::MissingField(field) = &e.kind {
+        // Name the missing setting itself: `billabear.api_key`, not `billabear`.
+        let setting = if e.path.is_empty() {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        return Error::config(&setting, "missing setting");
+    }
     let problem = match &e.kind {
         Kind::InvalidType(_, expected) => format!("invalid type: expected {expected}"),
         Kind::InvalidValue(_, expected) => format!("invalid value: expected {expected}"),

@@ -46,6 +46,20 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
                 .map_err(|e| e.with_operation(Operation::Connect))?;
             Ok(traced(backend))
         }
+        #[cfg(feature = "billabear")]
+        Provider::Billabear => {
+            let section = config.billabear.as_ref().ok_or_else(|| {
+                Error::config(
+                    "billabear.base_url",
+                    "missing: the `[billabear]` section (or BILLING_BILLABEAR_BASE_URL and \
+                     BILLING_BILLABEAR_API_KEY) is required when provider = \"billabear\"",
+                )
+                .with_operation(Operation::Connect)
+            })?;
+            let backend = adapter_billabear::BillaBearBackend::new(section, &config.http)
+                .map_err(|e| e.with_operation(Operation::Connect))?;
+            Ok(traced(backend))
+        }
         #[allow(unreachable_patterns)]
         other => Err(not_compiled_in(other)),
     }
@@ -65,6 +79,9 @@ pub fn is_compiled_in(provider: Provider) -> bool {
         Provider::Lago => true,
         #[cfg(feature = "killbill")]
         Provider::Killbill => true,
+        #[cfg(feature = "billabear")]
+        Provider::Billabear => true,
+        #[allow(unreachable_patterns)]
         _ => false,
     }
 }

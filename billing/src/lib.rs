@@ -40,6 +40,9 @@ pub mod prelude {
 }
 pub use billing_http::HttpConfig;
 
+/// The BillaBear adapter (feature `billabear`): its configuration and backend.
+#[cfg(feature = "billabear")]
+pub use adapter_billabear as billabear;
 /// The Kill Bill adapter (feature `killbill`): its configuration and backend.
 #[cfg(feature = "killbill")]
 pub use adapter_killbill as killbill;

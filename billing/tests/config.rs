@@ -84,3 +84,14 @@ fn a_lago_section_is_accepted_with_or_without_the_feature_and_never_printed() {
     assert!(!format!("{c:?}").contains("do-not-print-me"));
     assert!(billing::connect(&c).is_ok());
 }
+
+#[test]
+fn a_billabear_section_is_accepted_in_every_build() {
+    let c = BillingConfig::from_toml_str(
+        "provider = \"memory\"\n[billabear]\nbase_url = \"https://x.billabear.cloud/api/v1\"\napi_key = \"secret-in-file\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.provider, Provider::Memory);
+    assert!(billing::connect(&c).is_ok());
+    assert!(!format!("{c:?}").contains("secret-in-file"));
+}

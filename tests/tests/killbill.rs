@@ -13,23 +13,10 @@ use billing_sim::SimOptions;
 use billing_sim::killbill::KillBillSim;
 
 fn config_for(sim: &KillBillSim) -> BillingConfig {
+    // `billing_toml()` ends inside the `[killbill]` section, so this line extends it.
     BillingConfig::from_toml_str(&format!(
-        r#"
-        provider = "killbill"
-
-        [killbill]
-        base_url = "{}"
-        username = "{}"
-        password = "{}"
-        api_key = "{}"
-        api_secret = "{}"
-        created_by = "conformance"
-        "#,
-        sim.base_url(),
-        KillBillSim::USERNAME,
-        KillBillSim::PASSWORD,
-        KillBillSim::API_KEY,
-        KillBillSim::API_SECRET,
+        "{}created_by = \"conformance\"\n",
+        sim.billing_toml()
     ))
     .expect("valid configuration")
 }

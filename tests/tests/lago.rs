@@ -25,11 +25,7 @@ async fn lago_ctx() -> Ctx {
     if (today + Duration::days(1)).month() != today.month() {
         sim.advance_clock(-Duration::days(1));
     }
-    let toml = format!(
-        "provider = \"lago\"\n[lago]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
-        sim.api_url(),
-        LagoSim::API_KEY
-    );
+    let toml = sim.billing_toml();
     let config = BillingConfig::from_toml_str(&toml).expect("valid configuration");
     let backend = billing::connect(&config).expect("connect to the simulator");
     let log = Arc::clone(&sim);

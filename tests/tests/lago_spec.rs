@@ -30,11 +30,7 @@ async fn every_request_of_the_suite_is_allowed_by_the_spec() {
     let mut requests = Vec::new();
     for (name, scenario) in billing_conformance::all() {
         let sim = Arc::new(LagoSim::start(SimOptions::default()).await.unwrap());
-        let toml = format!(
-            "provider = \"lago\"\n[lago]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
-            sim.api_url(),
-            LagoSim::API_KEY
-        );
+        let toml = sim.billing_toml();
         let backend = billing::connect(&BillingConfig::from_toml_str(&toml).unwrap()).unwrap();
         let log = Arc::clone(&sim);
         let ctx =

@@ -158,6 +158,16 @@ impl BillaBearSim {
         format!("{}/api/v1", self.server.base_url())
     }
 
+    /// The configuration of this library's `billing` facade that talks to this simulator
+    /// (`provider = "billabear"` and its section), as TOML.
+    pub fn billing_toml(&self) -> String {
+        format!(
+            "provider = \"billabear\"\n\n[billabear]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
+            self.api_url(),
+            Self::API_KEY
+        )
+    }
+
     /// The underlying server: request log and fault injection.
     pub fn server(&self) -> &SimServer {
         &self.server

@@ -157,6 +157,16 @@ impl KillBillSim {
         self.server.base_url()
     }
 
+    /// The configuration of this library's `billing` facade that talks to this simulator
+    /// (`provider = "killbill"` and its section), as TOML.
+    pub fn billing_toml(&self) -> String {
+        format!(
+            "provider = \"killbill\"\n\n[killbill]\nbase_url = \"{}\"\nusername = \"{USERNAME}\"\n\
+             password = \"{PASSWORD}\"\napi_key = \"{API_KEY}\"\napi_secret = \"{API_SECRET}\"\n",
+            self.base_url()
+        )
+    }
+
     /// The underlying server: request log and fault injection.
     pub fn server(&self) -> &SimServer {
         &self.server

@@ -137,6 +137,16 @@ impl LagoSim {
         format!("{}/api/v1", self.server.base_url())
     }
 
+    /// The configuration of this library's `billing` facade that talks to this simulator
+    /// (`provider = "lago"` and its section), as TOML.
+    pub fn billing_toml(&self) -> String {
+        format!(
+            "provider = \"lago\"\n\n[lago]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
+            self.api_url(),
+            Self::API_KEY
+        )
+    }
+
     /// The underlying server: request log, fault injection, address, `wait()`.
     pub fn server(&self) -> &SimServer {
         &self.server

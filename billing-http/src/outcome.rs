@@ -1,0 +1,138 @@
+//! Whether a failed request may still have taken effect: the question a client must answer
+//! before resending a write that the vendor does not deduplicate.
+
+use billing_core::{Error, ErrorKind};
+
+/// Whether the request behind `error` may have reached the server and been applied, so that
+/// resending it could apply it twice.
+///
+/// - A response from the server itself (any status but 502 and 504) means its outcome is
+///   known: an error status was not applied.
+/// - A 502 or 504 comes from a gateway that may have forwarded the request before giving up.
+/// - A timeout or a connection lost without a response may have happened after the server
+///   applied the request; a connection that was refused never carried it.
+/// - Errors raised before sending (`InvalidInput`, `Unsupported`, ...) are not unknown.
+pub fn outcome_unknown(error: &Error) -> bool {
+    match error.vendor().and_then(|v| v.status) {
+        Some(status) => matches!(status, 502 | 504),
+        None => {
+            matches!(error.kind(), ErrorKind::Timeout | ErrorKind::Unavailable)
+                && !connection_refused(error)
+        }
+    }
+}
+
+fn connection_refused(error: &Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<reqwest::Error>() {
+            return r.is_connect();
+        }
+        source = s.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use billing_core::{Operation, VendorDetail};
+    use http::{HeaderMap, Method};
+    use tokio::net::TcpListener;
+
+    use crate::{ApiRequest, Credentials, Endpoint, HttpClient, HttpConfig, VendorErrors};
+
+    #[derive(Debug)]
+    struct NoDetail;
+    impl VendorErrors for NoDetail {
+        fn detail(&self, status: http::StatusCode, _: &[u8]) -> VendorDetail {
+            VendorDetail::status(status.as_u16())
+        }
+    }
+
+    fn client(base: &str) -> HttpClient {
+        let config = HttpConfig {
+            timeout_ms: 300,
+            connect_timeout_ms: 300,
+            total_budget_ms: 600,
+            max_retries: 1,
+            retry_base_delay_ms: 10,
+            ..HttpConfig::default()
+        };
+        HttpClient::new(
+            "test",
+            Endpoint::parse("x", base, false).unwrap(),
+            Credentials::none(),
+            config,
+            HeaderMap::new(),
+            NoDetail,
+        )
+        .unwrap()
+    }
+
+    async fn post(base: &str) -> Error {
+        let c = client(base);
+        let req = ApiRequest::new(
+            Operation::RecordUsage,
+            Method::POST,
+            c.endpoint().url(&["events"]).unwrap(),
+        );
+        c.send(req).await.unwrap_err()
+    }
+
+    #[test]
+    fn statuses_and_local_errors() {
+        let with = |s| Error::new(ErrorKind::Unavailable, "x").with_vendor(VendorDetail::status(s));
+        assert!(outcome_unknown(&with(502)));
+        assert!(outcome_unknown(&with(504)));
+        assert!(!outcome_unknown(&with(503)));
+        assert!(!outcome_unknown(&with(500)));
+        assert!(!outcome_unknown(&Error::invalid_input("x")));
+        assert!(outcome_unknown(&Error::new(ErrorKind::Timeout, "x")));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_never_carried_the_request() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let e = post(&format!("http://{addr}")).await;
+        assert!(!outcome_unknown(&e), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_or_silent_connection_may_have_carried_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    // Let the request arrive, then hang up without answering.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    drop(s);
+                });
+            }
+        });
+        let e = post(&format!("http://{addr}")).await;
+        assert!(outcome_unknown(&e), "{e}");
+
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = silent.accept().await {
+                held.push(s);
+            }
+        });
+        let e = tokio::time::timeout(Duration::from_secs(5), post(&format!("http://{addr}")))
+            .await
+            .unwrap();
+        assert_eq!(e.kind(), &ErrorKind::Timeout);
+        assert!(outcome_unknown(&e), "{e}");
+    }
+}
