@@ -164,7 +164,7 @@ impl BillaBearSim {
         format!(
             "provider = \"billabear\"\n\n[billabear]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
             self.api_url(),
-            Self::API_KEY
+            self.lock().config.api_key
         )
     }
 

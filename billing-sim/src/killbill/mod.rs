@@ -113,6 +113,7 @@ impl Default for KillBillCredentials {
 pub struct KillBillSim {
     server: SimServer,
     sim: Sim,
+    credentials: KillBillCredentials,
 }
 
 impl KillBillSim {
@@ -144,12 +145,16 @@ impl KillBillSim {
     ) -> std::io::Result<KillBillSim> {
         let sim = Sim::seeded(&credentials.api_key, &credentials.api_secret);
         let shiro = auth::Credentials {
-            username: credentials.username,
-            password: credentials.password,
+            username: credentials.username.clone(),
+            password: credentials.password.clone(),
         };
         let server =
             SimServer::start(router(sim.clone(), shiro), options, rate_limit_headers).await?;
-        Ok(KillBillSim { server, sim })
+        Ok(KillBillSim {
+            server,
+            sim,
+            credentials,
+        })
     }
 
     /// The server root, e.g. `http://127.0.0.1:41234` (the API is under `/1.0/kb`).
@@ -160,10 +165,15 @@ impl KillBillSim {
     /// The configuration of this library's `billing` facade that talks to this simulator
     /// (`provider = "killbill"` and its section), as TOML.
     pub fn billing_toml(&self) -> String {
+        let c = &self.credentials;
         format!(
-            "provider = \"killbill\"\n\n[killbill]\nbase_url = \"{}\"\nusername = \"{USERNAME}\"\n\
-             password = \"{PASSWORD}\"\napi_key = \"{API_KEY}\"\napi_secret = \"{API_SECRET}\"\n",
-            self.base_url()
+            "provider = \"killbill\"\n\n[killbill]\nbase_url = \"{}\"\nusername = \"{}\"\n\
+             password = \"{}\"\napi_key = \"{}\"\napi_secret = \"{}\"\n",
+            self.base_url(),
+            c.username,
+            c.password,
+            c.api_key,
+            c.api_secret
         )
     }
 
