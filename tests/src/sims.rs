@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use billing::chrono::{Datelike, Duration, Utc};
 use billing::{BillingBackend, BillingConfig, Subscription};
+use billing_sim::billabear::{BillaBearSim, BillaBearSimConfig};
 use billing_sim::killbill::{KillBillCredentials, KillBillSim};
 use billing_sim::lago::LagoSim;
 use billing_sim::{SimOptions, SimServer};
@@ -22,17 +23,20 @@ pub enum Vendor {
     Lago,
     /// Kill Bill.
     KillBill,
+    /// BillaBear.
+    BillaBear,
 }
 
 impl Vendor {
     /// Every vendor.
-    pub const ALL: [Vendor; 2] = [Vendor::Lago, Vendor::KillBill];
+    pub const ALL: [Vendor; 3] = [Vendor::Lago, Vendor::KillBill, Vendor::BillaBear];
 
     /// The backend's name (`BackendInfo::name`).
     pub fn name(self) -> &'static str {
         match self {
             Vendor::Lago => "lago",
             Vendor::KillBill => "killbill",
+            Vendor::BillaBear => "billabear",
         }
     }
 }
@@ -44,10 +48,13 @@ const KB_USER: &str = "kb-op3rator-71d4";
 const KB_PASSWORD: &str = "s3cr3t-kb-pass-9f2c";
 const KB_API_KEY: &str = "kb-t3nant-key-4a7e";
 const KB_API_SECRET: &str = "kb-t3nant-s3cret-c0d8";
+/// BillaBear's API key in these tests.
+const BB_KEY: &str = "bb-k3y-0e9d2f6a1c";
 
 enum Sim {
     Lago(LagoSim),
     KillBill(KillBillSim),
+    BillaBear(BillaBearSim),
 }
 
 /// A running simulator of one vendor, with the credentials the adapter must use.
@@ -95,6 +102,16 @@ impl SimTarget {
                     .expect("start the Kill Bill sim");
                 Sim::KillBill(sim)
             }
+            Vendor::BillaBear => {
+                let config = BillaBearSimConfig {
+                    api_key: BB_KEY.to_owned(),
+                    ..BillaBearSimConfig::default()
+                };
+                let sim = BillaBearSim::start_with(options, config)
+                    .await
+                    .expect("start the BillaBear sim");
+                Sim::BillaBear(sim)
+            }
         };
         Self { vendor, sim }
     }
@@ -109,6 +126,7 @@ impl SimTarget {
         match &self.sim {
             Sim::Lago(s) => s.server(),
             Sim::KillBill(s) => s.server(),
+            Sim::BillaBear(s) => s.server(),
         }
     }
 
@@ -116,16 +134,9 @@ impl SimTarget {
     /// lines of the `[http]` section, possibly empty).
     pub fn toml(&self, http: &str) -> String {
         let section = match &self.sim {
-            Sim::Lago(s) => format!(
-                "provider = \"lago\"\n[lago]\nbase_url = \"{}\"\napi_key = \"{LAGO_KEY}\"\n",
-                s.api_url()
-            ),
-            Sim::KillBill(s) => format!(
-                "provider = \"killbill\"\n[killbill]\nbase_url = \"{}\"\nusername = \
-                 \"{KB_USER}\"\npassword = \"{KB_PASSWORD}\"\napi_key = \"{KB_API_KEY}\"\n\
-                 api_secret = \"{KB_API_SECRET}\"\n",
-                s.base_url()
-            ),
+            Sim::Lago(s) => s.billing_toml().replace(LagoSim::API_KEY, LAGO_KEY),
+            Sim::KillBill(s) => s.billing_toml(),
+            Sim::BillaBear(s) => s.billing_toml(),
         };
         format!("{section}[http]\n{http}\n")
     }
@@ -164,6 +175,7 @@ impl SimTarget {
                 base64(&format!("{KB_USER}:{KB_PASSWORD}")),
                 base64(KB_PASSWORD),
             ],
+            Vendor::BillaBear => vec![BB_KEY.to_owned()],
         }
     }
 
@@ -178,6 +190,11 @@ impl SimTarget {
                 .collect(),
             Sim::KillBill(s) => s
                 .usage_records_for(&subscription.vendor_id)
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect(),
+            Sim::BillaBear(s) => s
+                .events_for(&subscription.vendor_id)
                 .into_iter()
                 .map(|(id, _, _)| id)
                 .collect(),

@@ -31,6 +31,10 @@ pub struct SoakReport {
     pub accepted: usize,
     /// `Duplicate` outcomes (the vendor already had the event: a lost answer was retried).
     pub duplicates_reported: usize,
+    /// Events resent after an unknown outcome (a lost answer or a timeout that the backend
+    /// reported not temporary, because its vendor does not deduplicate): the only resends that
+    /// can store an event twice.
+    pub resent_unknown_outcome: usize,
     /// Rejections the application resent, by error kind.
     pub resent_kinds: Vec<(String, usize)>,
     /// Events still not recorded after the last round, with their last error.
@@ -95,6 +99,9 @@ pub async fn record_all(
                     EventOutcome::Duplicate => report.duplicates_reported += 1,
                     EventOutcome::Rejected(e) if should_resend(&e, backend.capabilities()) => {
                         *kinds.entry(e.kind().to_string()).or_default() += 1;
+                        if !e.is_temporary() {
+                            report.resent_unknown_outcome += 1;
+                        }
                         last_errors.push((events[i].id.to_string(), e));
                         next.push(i);
                     }

@@ -80,8 +80,7 @@ fn basic_auth_ok(headers: &HeaderMap, credentials: &Credentials) -> bool {
     let Some(decoded) = decode_base64(encoded).and_then(|d| String::from_utf8(d).ok()) else {
         return false;
     };
-    decoded.split_once(':')
-        == Some((credentials.username.as_str(), credentials.password.as_str()))
+    decoded.split_once(':') == Some((credentials.username.as_str(), credentials.password.as_str()))
 }
 
 /// Whether `TenantFilter` lets the request through without tenant headers
