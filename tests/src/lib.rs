@@ -16,6 +16,8 @@ mod ctx;
 
 pub mod bad_input;
 pub mod customers;
+pub mod hostile;
+pub mod routes;
 pub mod sims;
 pub mod soak;
 pub mod spec;

@@ -5,9 +5,11 @@
 //! defaults, whose Kill Bill password is the common word `password`), so a test can search its
 //! output for them.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use billing::chrono::{Datelike, Duration, Utc};
+use billing::rust_decimal::Decimal;
 use billing::{BillingBackend, BillingConfig, Subscription};
 use billing_sim::billabear::{BillaBearSim, BillaBearSimConfig};
 use billing_sim::killbill::{KillBillCredentials, KillBillSim};
@@ -197,6 +199,42 @@ impl SimTarget {
                 .events_for(&subscription.vendor_id)
                 .into_iter()
                 .map(|(id, _, _)| id)
+                .collect(),
+        }
+    }
+}
+
+impl SimTarget {
+    /// The `(event id, quantity)` of every event the simulator stored for `subscription`, the
+    /// quantity as the vendor stored it (Lago's property text or number, Kill Bill's
+    /// `decimal(18,9)`, BillaBear's float in its shortest exact decimal form).
+    pub fn stored_quantities(&self, subscription: &Subscription) -> Vec<(String, Decimal)> {
+        let parse = |text: &str| {
+            Decimal::from_str(text)
+                .or_else(|_| Decimal::from_scientific(text))
+                .unwrap_or_else(|e| panic!("stored quantity {text:?}: {e}"))
+        };
+        match &self.sim {
+            Sim::Lago(s) => s
+                .events_for(subscription.key.as_str())
+                .into_iter()
+                .map(|(id, props)| {
+                    let q = match &props["quantity"] {
+                        serde_json::Value::String(t) => t.clone(),
+                        other => other.to_string(),
+                    };
+                    (id, parse(&q))
+                })
+                .collect(),
+            Sim::KillBill(s) => s
+                .usage_records_for(&subscription.vendor_id)
+                .into_iter()
+                .map(|(id, _, amount)| (id, amount))
+                .collect(),
+            Sim::BillaBear(s) => s
+                .events_for(&subscription.vendor_id)
+                .into_iter()
+                .map(|(id, _, value)| (id, parse(&value.to_string())))
                 .collect(),
         }
     }
