@@ -43,9 +43,9 @@ pub use billing_http::HttpConfig;
 /// The BillaBear adapter (feature `billabear`): its configuration and backend.
 #[cfg(feature = "billabear")]
 pub use adapter_billabear as billabear;
-/// The Lago adapter (feature `lago`): its configuration and backend.
-#[cfg(feature = "lago")]
-pub use adapter_lago as lago;
 /// The Kill Bill adapter (feature `killbill`): its configuration and backend.
 #[cfg(feature = "killbill")]
 pub use adapter_killbill as killbill;
+/// The Lago adapter (feature `lago`): its configuration and backend.
+#[cfg(feature = "lago")]
+pub use adapter_lago as lago;

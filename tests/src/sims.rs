@@ -143,6 +143,12 @@ impl SimTarget {
         format!("{section}[http]\n{http}\n")
     }
 
+    /// [`SimTarget::toml`] for a client that reaches the simulator through `origin` (a proxy
+    /// in front of it).
+    pub fn toml_via(&self, origin: &str, http: &str) -> String {
+        self.toml(http).replace(&self.server().base_url(), origin)
+    }
+
     /// [`SimTarget::toml`], parsed.
     ///
     /// # Panics
