@@ -37,6 +37,10 @@ pub enum Mutation {
     Huge,
     /// These bytes instead of the body.
     Replace(Bytes),
+    /// One node of the JSON body (chosen by the seed) replaced by an odd value (chosen by the
+    /// seed too), then the text cut at a seed-chosen length one time in four: the vendor's own
+    /// shapes, slightly wrong.
+    Perturb(u64),
     /// The status and the body replaced by these.
     Status(u16, Bytes),
 }
@@ -188,6 +192,7 @@ fn spoil(
             Bytes::from(all)
         }
         Mutation::Replace(bytes) => bytes.clone(),
+        Mutation::Perturb(seed) => perturb(&body, *seed),
         Mutation::Status(code, bytes) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY);
             headers.remove(header::LOCATION);
@@ -195,6 +200,70 @@ fn spoil(
         }
     };
     (status, body)
+}
+
+/// Values that break assumptions: absent, empty, negative, huge, wrongly typed, nested.
+fn odd_value(n: u64) -> Value {
+    use serde_json::json;
+    match n % 12 {
+        0 => Value::Null,
+        1 => json!(""),
+        2 => json!(-1),
+        3 => json!(u64::MAX),
+        4 => json!(1e308),
+        5 => json!(true),
+        6 => json!([]),
+        7 => json!({}),
+        8 => json!("x".repeat(10_000)),
+        9 => json!("1970-13-45T99:99:99Z"),
+        10 => json!([[[[[[[[[[[]]]]]]]]]]]),
+        _ => json!({"data": [null], "id": {}}),
+    }
+}
+
+fn node_count(v: &Value) -> u64 {
+    1 + match v {
+        Value::Array(items) => items.iter().map(node_count).sum(),
+        Value::Object(map) => map.values().map(node_count).sum(),
+        _ => 0,
+    }
+}
+
+/// Replaces the node numbered `target` (pre-order) by `with`; `next` counts nodes on the way.
+fn replace_node(v: &mut Value, target: u64, next: &mut u64, with: &Value) {
+    if *next == target {
+        *v = with.clone();
+        *next += node_count(v);
+        return;
+    }
+    *next += 1;
+    match v {
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| replace_node(i, target, next, with)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|i| replace_node(i, target, next, with)),
+        _ => {}
+    }
+}
+
+/// See [`Mutation::Perturb`].
+pub fn perturb(body: &[u8], seed: u64) -> Bytes {
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(mut v) => {
+            let target = seed % node_count(&v);
+            replace_node(&mut v, target, &mut 0, &odd_value(seed / 7));
+            v.to_string().into_bytes()
+        }
+        Err(_) => body.to_vec(),
+    };
+    let cut = if (seed >> 20) % 4 == 0 {
+        usize::try_from(seed >> 22).unwrap_or(0) % (text.len() + 1)
+    } else {
+        text.len()
+    };
+    Bytes::from(text[..cut].to_vec())
 }
 
 /// Every leaf replaced by a value of another type; arrays become objects keyed by index.
