@@ -56,6 +56,8 @@ async fn main() -> std::io::Result<()> {
         faults: FaultConfig::mixed(args.fault_rate),
         seed: args.seed,
         port: args.port,
+        // Standalone servers may run for millions of requests: keep only recent ones.
+        log_capacity: Some(1_000),
     };
     let server = match args.vendor {
         Vendor::Lago => {

@@ -29,6 +29,9 @@ pub struct SimOptions {
     pub seed: u64,
     /// Port to listen on; 0 for an ephemeral one.
     pub port: u16,
+    /// How many requests the log keeps in full; `None` for [`crate::log::DEFAULT_LOG_CAPACITY`].
+    /// The count of all requests is exact either way.
+    pub log_capacity: Option<usize>,
 }
 
 /// A running HTTP server on 127.0.0.1. Stops when dropped.
@@ -63,7 +66,9 @@ impl SimServer {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
-        let log = RequestLog::default();
+        let log = options
+            .log_capacity
+            .map_or_else(RequestLog::default, RequestLog::with_capacity);
         let faults = Faults::new(options.faults, options.seed, rate_limit_headers);
         let task = tokio::spawn(accept_loop(listener, router, log.clone(), faults.clone()));
         Ok(Self {
