@@ -248,24 +248,8 @@ impl SimTarget {
 
 /// Standard base64 with padding (the basic-auth form of a secret).
 pub fn base64(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in text.as_bytes().chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 #[cfg(test)]
@@ -273,7 +257,5 @@ mod tests {
     #[test]
     fn base64_matches_the_basic_auth_form() {
         assert_eq!(super::base64("admin:password"), "YWRtaW46cGFzc3dvcmQ=");
-        assert_eq!(super::base64("ab"), "YWI=");
-        assert_eq!(super::base64("abc"), "YWJj");
     }
 }
