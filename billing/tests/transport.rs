@@ -18,7 +18,9 @@ fn toml(vendor: &str, base: &str, allow_insecure_http: bool) -> String {
         "billabear" => format!("[billabear]\nbase_url = \"{base}/api/v1\"\napi_key = \"k\"\n"),
         other => panic!("no vendor {other}"),
     };
-    format!("provider = \"{vendor}\"\n{section}[http]\nallow_insecure_http = {allow_insecure_http}\n")
+    format!(
+        "provider = \"{vendor}\"\n{section}[http]\nallow_insecure_http = {allow_insecure_http}\n"
+    )
 }
 
 fn connect(vendor: &str, base: &str, allow_insecure_http: bool) -> billing::Result<()> {
@@ -61,7 +63,11 @@ fn https_anywhere_and_http_to_loopback_are_accepted(
 
 #[rstest]
 fn other_schemes_are_refused(#[values("lago", "killbill", "billabear")] vendor: &str) {
-    for base in ["ftp://billing.example.com", "file:///tmp", "ws://127.0.0.1:1"] {
+    for base in [
+        "ftp://billing.example.com",
+        "file:///tmp",
+        "ws://127.0.0.1:1",
+    ] {
         let e = connect(vendor, base, true).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::Config, "{base}: {e}");
     }

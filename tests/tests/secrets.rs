@@ -26,7 +26,10 @@ struct ErrorTexts(Arc<Mutex<Vec<String>>>);
 
 impl ErrorTexts {
     fn push(&self, text: String) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(text);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(text);
     }
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
@@ -73,8 +76,7 @@ async fn no_secret_in_traces_debug_display_or_errors() {
         texts.push(format!("{config:?}\n{config:#?}"));
         let connected = target.connect("");
         texts.push(format!("{connected:?}\n{connected:#?}"));
-        let backend: Arc<dyn BillingBackend> =
-            Arc::new(Layered::new(connected, errors.clone()));
+        let backend: Arc<dyn BillingBackend> = Arc::new(Layered::new(connected, errors.clone()));
 
         // 1. The whole conformance suite, each scenario under its own key prefix.
         for (_, scenario) in billing_conformance::all() {
@@ -83,10 +85,8 @@ async fn no_secret_in_traces_debug_display_or_errors() {
         let ctx = target.ctx(Arc::clone(&backend));
 
         // 2. Faults: 500/503/429, dropped connections, answers after the client's timeout.
-        let faulty: Arc<dyn BillingBackend> = Arc::new(Layered::new(
-            target.connect(FAULTY_HTTP),
-            errors.clone(),
-        ));
+        let faulty: Arc<dyn BillingBackend> =
+            Arc::new(Layered::new(target.connect(FAULTY_HTTP), errors.clone()));
         let sub = ctx.subscribed("faults", ctx.starter()).await;
         target.server().faults().set(FaultConfig {
             latency: std::time::Duration::from_millis(600),
@@ -116,12 +116,14 @@ async fn no_secret_in_traces_debug_display_or_errors() {
 
         // 4. Refused configurations that carry a secret.
         for bad in [
-            target.toml("").replace("http://127.0.0.1", "http://billing.example.com"),
+            target
+                .toml("")
+                .replace("http://127.0.0.1", "http://billing.example.com"),
             target.toml("timeout_ms = \"soon\""),
             format!("{}\nunknown_setting = true\n", target.toml("")),
         ] {
-            let error = BillingConfig::from_toml_str(&bad)
-                .and_then(|c| billing::connect(&c).map(|_| c));
+            let error =
+                BillingConfig::from_toml_str(&bad).and_then(|c| billing::connect(&c).map(|_| c));
             match error {
                 Err(e) => texts.push(format!("{e}\n{e:?}")),
                 Ok(c) => texts.push(format!("{c:?}")),
