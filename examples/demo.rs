@@ -155,10 +155,13 @@ pub async fn migration_demo(
     seed(source.backend.as_ref(), "demo", customers).await?;
     let seed_secs = started.elapsed().as_secs_f64();
 
+    // One file per run, even for runs in parallel in one process (a shared checkpoint would make
+    // one run resume from another's cursor and report its work).
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let checkpoint = CheckpointFile::new(std::env::temp_dir().join(format!(
-        "billing-demo-{}-{}.json",
+        "billing-demo-{from:?}-to-{to:?}-{}-{run}.json",
         std::process::id(),
-        customers
     )));
     let options = MigrationOptions {
         concurrency,

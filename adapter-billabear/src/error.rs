@@ -28,7 +28,7 @@ impl VendorErrors for BillaBearErrors {
             // The code lists the property paths (sorted), the message each path's message.
             let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
             if !fields.is_empty() {
-                detail = detail.with_code(fields.join(","));
+                detail = detail.with_code(shorten(&fields.join(",")));
             }
             let message = errors
                 .iter()
@@ -41,7 +41,7 @@ impl VendorErrors for BillaBearErrors {
             return detail;
         }
         if let Some(Value::String(class)) = map.get("class") {
-            detail = detail.with_code(class.clone());
+            detail = detail.with_code(shorten(class));
         }
         for key in ["reason", "error", "detail", "title"] {
             if let Some(v) = map.get(key).filter(|v| !v.is_null()) {
@@ -79,6 +79,20 @@ mod tests {
     use super::*;
     use billing_core::Operation;
     use billing_http::{ApiResponse, HeaderMap, error_from_response};
+
+    #[test]
+    fn codes_are_shortened_like_messages() {
+        let fields: serde_json::Map<String, Value> = (0..500)
+            .map(|i| (format!("field{i}"), Value::String("bad".into())))
+            .collect();
+        let body = serde_json::json!({ "errors": fields }).to_string();
+        let d = BillaBearErrors.detail(StatusCode::BAD_REQUEST, body.as_bytes());
+        let limit = billing_http::MAX_VENDOR_MESSAGE_CHARS + 1;
+        assert!(d.code.unwrap().chars().count() <= limit);
+        let body = serde_json::json!({ "class": "x".repeat(5000) }).to_string();
+        let d = BillaBearErrors.detail(StatusCode::INTERNAL_SERVER_ERROR, body.as_bytes());
+        assert!(d.code.unwrap().chars().count() <= limit);
+    }
 
     fn err(status: u16, body: &[u8]) -> billing_core::Error {
         let response = ApiResponse {

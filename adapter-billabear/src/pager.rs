@@ -175,4 +175,14 @@ mod tests {
         .unwrap();
         assert!(next_cursor(&app).unwrap().is_some());
     }
+
+    #[test]
+    fn an_envelope_without_its_list_is_refused() {
+        for broken in [r#"{}"#, r#"{"has_more":false}"#, r#"{"data":[]}"#] {
+            assert!(
+                serde_json::from_str::<wire::List<serde_json::Value>>(broken).is_err(),
+                "{broken}"
+            );
+        }
+    }
 }

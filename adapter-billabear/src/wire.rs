@@ -9,13 +9,15 @@ use serde_json::{Map, Value};
 
 /// `Dto/Response/Api/ListResponse`: `last_key` is absent on empty pages and unpaged lists.
 /// `/subscription/plans` uses the App variant, which also has `first_key`.
+///
+/// `data` and `has_more` are always sent, so they are required: an envelope without them is a
+/// broken answer (`Decode`), never an empty list, which would make a lookup say `NotFound` (and
+/// a create go ahead) or a listing stop early.
 #[derive(Debug, Clone, Deserialize)]
 pub struct List<T> {
     /// The page.
-    #[serde(default = "Vec::new")]
     pub data: Vec<T>,
     /// Whether another page follows.
-    #[serde(default)]
     pub has_more: bool,
     /// The id of the last item: the cursor of the next page.
     #[serde(default)]

@@ -32,6 +32,7 @@ pub mod memory;
 mod money;
 mod outcomes;
 mod page;
+mod shared;
 mod subscription;
 mod usage;
 

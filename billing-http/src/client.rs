@@ -54,7 +54,10 @@ impl fmt::Debug for HttpClient {
 /// How one attempt ended.
 enum Attempt {
     Response(ApiResponse),
+    /// No usable response; the flag says whether the request surely never reached the server.
     Transport(Error, bool),
+    /// An answer that another attempt would only repeat (a body over the size limit).
+    Final(Error),
 }
 
 impl HttpClient {
@@ -192,6 +195,7 @@ impl HttpClient {
                         server_delay(&r.headers, std::time::SystemTime::now()),
                     )
                 }
+                Attempt::Final(_) => return self.finish(outcome),
                 Attempt::Transport(e, never_sent) => {
                     let retryable = *never_sent || request.idempotency == Idempotency::Idempotent;
                     if !retryable {
@@ -234,7 +238,7 @@ impl HttpClient {
     fn finish(&self, outcome: Attempt) -> Result<ApiResponse> {
         match outcome {
             Attempt::Response(r) => Ok(r),
-            Attempt::Transport(e, _) => Err(e),
+            Attempt::Transport(e, _) | Attempt::Final(e) => Err(e),
         }
     }
 
@@ -266,14 +270,13 @@ impl HttpClient {
                 headers,
                 body,
             }),
-            Err(BodyError::TooLarge) => Attempt::Transport(
+            Err(BodyError::TooLarge) => Attempt::Final(
                 Error::decode(format!(
                     "response body is larger than {MAX_BODY_BYTES} bytes"
                 ))
                 .with_backend(self.inner.backend)
                 .with_operation(request.operation)
                 .with_vendor(billing_core::VendorDetail::status(status.as_u16())),
-                false,
             ),
             Err(BodyError::Transport(e)) => self.transport_error(request, e),
         }

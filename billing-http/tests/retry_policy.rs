@@ -1,6 +1,7 @@
 //! The retry policy against a scripted loopback server: which failures are retried, how long the
 //! client waits (read from its tracing output, never from a clock), the time budget, and that a
-//! request that is not idempotent is never resent.
+//! request that is not idempotent is never resent: not after an answer, not after a timeout, not
+//! after a connection lost without an answer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::collections::VecDeque;
@@ -239,4 +240,177 @@ async fn refused_connections_are_retried_even_for_writes() {
     assert_eq!(e.kind(), &ErrorKind::Unavailable);
     assert!(e.is_temporary());
     assert_eq!(logs.text().matches("retrying request").count(), 2);
+}
+
+#[tokio::test]
+async fn an_http_date_retry_after_is_honoured_and_capped_end_to_end() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let now = std::time::SystemTime::now();
+    let soon = httpdate::fmt_http_date(now + std::time::Duration::from_secs(2));
+    let next_hour = httpdate::fmt_http_date(now + std::time::Duration::from_secs(3600));
+    let s = scripted(vec![
+        (429, vec![("retry-after", soon)]),
+        (503, vec![("retry-after", next_hour)]),
+    ])
+    .await;
+    let config = HttpConfig {
+        retry_base_delay_ms: 1,
+        max_retry_delay_ms: 2_000,
+        ..HttpConfig::default()
+    };
+    let c = client(&s.base, config);
+    assert_eq!(c.send(get(&c)).await.unwrap().status, 200);
+    let waits: Vec<u64> = logs
+        .text()
+        .lines()
+        .filter(|l| l.contains("retrying request"))
+        .filter_map(|l| l.split("wait_ms=").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(waits.len(), 2, "{}", logs.text());
+    // An HTTP date has whole seconds: "in 2 s" is a wait of 1 to 2 s less the time the answer
+    // took (well under half a second), not the 1 ms backoff.
+    assert!((500..=2_000).contains(&waits[0]), "{waits:?}");
+    assert_eq!(waits[1], 2_000, "a date an hour away is capped");
+}
+
+/// A server that reads each request, counts it, and answers 200 after `delay`.
+async fn slow(delay: std::time::Duration) -> Server {
+    let hits = Arc::new(Mutex::new(0));
+    let h = hits.clone();
+    let app = Router::new().fallback(move || {
+        let hits = h.clone();
+        async move {
+            *hits.lock().unwrap() += 1;
+            tokio::time::sleep(delay).await;
+            "{}"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server { base, hits }
+}
+
+/// A server that reads each request in full, counts it, and closes the connection without an
+/// answer: the write may have been applied, and nobody can tell.
+async fn hanging_up() -> Server {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(Mutex::new(0));
+    let h = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let hits = h.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0_u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                *hits.lock().unwrap() += 1;
+                drop(stream);
+            });
+        }
+    });
+    Server { base, hits }
+}
+
+#[tokio::test]
+async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = slow(std::time::Duration::from_millis(400)).await;
+    let config = HttpConfig {
+        timeout_ms: 100,
+        ..fast()
+    };
+    let c = client(&s.base, config);
+    let e = c.send(post(&c)).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Timeout);
+    assert!(e.is_temporary());
+    assert!(
+        billing_http::outcome_unknown(&e),
+        "the write may have been applied"
+    );
+    assert_eq!(*s.hits.lock().unwrap(), 1, "sent once");
+    assert!(!logs.text().contains("retrying request"), "{}", logs.text());
+
+    let e = c
+        .send(post(&c).idempotency(Idempotency::Idempotent))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Timeout);
+    assert_eq!(
+        *s.hits.lock().unwrap(),
+        1 + 5,
+        "an idempotent write is resent: 1 + max_retries attempts"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_a_write_that_is_not_idempotent_is_not_resent() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = hanging_up().await;
+    let c = client(&s.base, fast());
+    let e = c.send(post(&c)).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert!(billing_http::outcome_unknown(&e));
+    assert_eq!(*s.hits.lock().unwrap(), 1, "sent once");
+    assert!(!logs.text().contains("retrying request"), "{}", logs.text());
+
+    let e = c.send(get(&c)).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(*s.hits.lock().unwrap(), 1 + 5, "a read is resent");
+    assert_eq!(logs.text().matches("retrying request").count(), 4);
+}
+
+#[tokio::test]
+async fn the_time_budget_ends_a_series_of_retries() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let s = scripted(vec![(503, vec![("retry-after", "1".into())]); 10]).await;
+    let config = HttpConfig {
+        max_retries: 10,
+        retry_base_delay_ms: 1,
+        max_retry_delay_ms: 5_000,
+        total_budget_ms: 2_500,
+        timeout_ms: 2_000,
+        ..HttpConfig::default()
+    };
+    let c = client(&s.base, config);
+    let r = c.send(get(&c)).await.unwrap();
+    assert_eq!(r.status, 503, "the last answer is returned");
+    // Attempts at about 0 s, 1 s and 2 s; a third wait of 1 s would end past 2.5 s.
+    assert_eq!(*s.hits.lock().unwrap(), 3);
+    let text = logs.text();
+    assert_eq!(text.matches("retrying request").count(), 2, "{text}");
+    assert_eq!(text.matches("time budget").count(), 1, "{text}");
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_not_fetched_again() {
+    let hits = Arc::new(Mutex::new(0));
+    let h = hits.clone();
+    let app = Router::new().fallback(move || {
+        let hits = h.clone();
+        async move {
+            *hits.lock().unwrap() += 1;
+            vec![b' '; billing_http::MAX_BODY_BYTES + 1]
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let c = client(&base, fast());
+    let e = c.send(get(&c)).await.unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Decode);
+    assert!(!e.is_temporary(), "the same answer would come again");
+    assert_eq!(*hits.lock().unwrap(), 1, "not fetched again");
 }

@@ -46,3 +46,6 @@ pub use adapter_billabear as billabear;
 /// The Kill Bill adapter (feature `killbill`): its configuration and backend.
 #[cfg(feature = "killbill")]
 pub use adapter_killbill as killbill;
+/// The Lago adapter (feature `lago`): its configuration and backend.
+#[cfg(feature = "lago")]
+pub use adapter_lago as lago;

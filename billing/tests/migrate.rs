@@ -261,3 +261,42 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
         "a finished checkpoint just returns the report"
     );
 }
+
+#[tokio::test]
+async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written() {
+    let from = seeded(5).await;
+    let to = InMemoryBackend::with_sample_catalog();
+    let dir = std::env::temp_dir().join(format!("billing-route-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let checkpoint = CheckpointFile::new(dir.join("cp.json"));
+    let mut theirs = checkpoint.load().unwrap();
+    theirs.route = Some("lago https://api.getlago.com/api/v1 -> killbill https://kb".to_owned());
+    theirs.pages = 3;
+    checkpoint.save(&theirs).unwrap();
+
+    let e = Migration::new(&from, &to, options(2))
+        .with_checkpoint(checkpoint.clone())
+        .run()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), &billing::ErrorKind::Config, "{e}");
+    assert_eq!(customer_count(&to).await, 0);
+    assert_eq!(
+        checkpoint.load().unwrap(),
+        theirs,
+        "the file is left as it was"
+    );
+
+    // Its own checkpoint resumes as before.
+    std::fs::remove_file(checkpoint.path()).unwrap();
+    let report = Migration::new(&from, &to, options(2))
+        .with_checkpoint(checkpoint.clone())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(report.customers.created, 5);
+    assert_eq!(
+        checkpoint.load().unwrap().route.as_deref(),
+        Some("memory -> memory")
+    );
+}

@@ -16,8 +16,14 @@ mod ctx;
 
 pub mod bad_input;
 pub mod customers;
+pub mod hostile;
+pub mod malformed;
+pub mod routes;
+pub mod sims;
+pub mod soak;
 pub mod spec;
 pub mod subscriptions;
+pub mod traces;
 pub mod usage;
 
 pub use ctx::{Ctx, MaybeCtx, RequestCounter, assert_kind, dec};

@@ -21,9 +21,12 @@ fn outcome_of_error(e: Error) -> EventOutcome {
     if code_of_error(&e) == Some(TRACKING_ID_ALREADY_EXISTS) {
         return EventOutcome::Duplicate;
     }
-    let bare_400 = e
-        .vendor()
-        .is_some_and(|v| v.status == Some(StatusCode::BAD_REQUEST.as_u16()) && v.code.is_none());
+    // Only an answer that was read (`InvalidInput`), not one that could not be (`Decode`: a
+    // body over the size limit keeps the status but says nothing).
+    let bare_400 = e.kind() == &billing_core::ErrorKind::InvalidInput
+        && e.vendor().is_some_and(|v| {
+            v.status == Some(StatusCode::BAD_REQUEST.as_u16()) && v.code.is_none()
+        });
     if bare_400 {
         // The only 400 Kill Bill answers without a JSON body here (an HTML page on Tomcat):
         // a record dated after the subscription's end.
@@ -193,5 +196,27 @@ impl UsageRecorder for KillBillBackend {
 impl UsageReader for KillBillBackend {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
         self.summary(query).await.map_err(tag(Operation::Usage))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use billing_core::{ErrorKind, VendorDetail};
+
+    #[test]
+    fn only_a_read_bare_400_means_dated_after_the_end() {
+        let page = Error::new(ErrorKind::InvalidInput, "HTTP Bad Request")
+            .with_vendor(VendorDetail::status(400));
+        assert!(matches!(
+            outcome_of_error(page),
+            EventOutcome::Rejected(e) if e.kind() == &ErrorKind::Conflict
+        ));
+        let unreadable = Error::decode("response body is larger than 16777216 bytes")
+            .with_vendor(VendorDetail::status(400));
+        assert!(matches!(
+            outcome_of_error(unreadable),
+            EventOutcome::Rejected(e) if e.kind() == &ErrorKind::Decode
+        ));
     }
 }

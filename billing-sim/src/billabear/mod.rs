@@ -2,8 +2,9 @@
 //! `shared/vendors/billabear.md` and the server source it cites, quirks included.
 //!
 //! # Endpoints
-//! All need the header `X-API-KEY: `[`BillaBearSim::API_KEY`] (any header-name case; missing or
-//! wrong: `401 []`). Unknown paths answer Symfony's 404 (before authentication), known paths
+//! All need the header `X-API-KEY: `[`BillaBearSim::API_KEY`] (or the
+//! [`BillaBearSimConfig::api_key`] the simulator was started with; any header-name case;
+//! missing or wrong: `401 []`). Unknown paths answer Symfony's 404 (before authentication), known paths
 //! with another method 405; endpoints of the real API that are not simulated (products,
 //! invoices, payment methods, trials, seats, usage limits...) answer like unknown paths.
 //!
@@ -95,6 +96,9 @@ pub struct BillaBearSimConfig {
     /// true). False: only [`BillaBearSim::update_counters`] updates them, like the real
     /// per-minute cron and its workers.
     pub counters_auto_update: bool,
+    /// The API key the instance accepts (default [`BillaBearSim::API_KEY`]); a test can set a
+    /// distinctive secret of its own.
+    pub api_key: String,
 }
 
 impl Default for BillaBearSimConfig {
@@ -103,6 +107,7 @@ impl Default for BillaBearSimConfig {
             customers_have_default_card: true,
             stripe_configured: true,
             counters_auto_update: true,
+            api_key: BillaBearSim::API_KEY.to_owned(),
         }
     }
 }
@@ -159,7 +164,7 @@ impl BillaBearSim {
         format!(
             "provider = \"billabear\"\n\n[billabear]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
             self.api_url(),
-            Self::API_KEY
+            self.lock().config.api_key
         )
     }
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::errors::{self, Step, Unhandled};
 use super::state::{self, Shared, State};
-use super::{BillaBearSim, costs, customers, events, lifecycle, subscriptions};
+use super::{costs, customers, events, lifecycle, subscriptions};
 
 /// Largest request body accepted (the real server's PHP limit is far larger; this only
 /// bounds memory).
@@ -141,7 +141,8 @@ async fn dispatch(AxumState(shared): AxumState<Shared>, req: Request) -> Respons
         let status = if path_matched { 405 } else { 404 };
         return errors::symfony_error(&parts.headers, status);
     };
-    if !authenticated(&parts.headers) {
+    let api_key = state::lock(&shared).config.api_key.clone();
+    if !authenticated(&parts.headers, &api_key) {
         return errors::unauthorized();
     }
     let ctx = Ctx {
@@ -198,10 +199,10 @@ fn match_pattern(pattern: &str, segments: &[String]) -> Option<Vec<String>> {
 }
 
 /// `X-API-KEY` (any case) must equal the key exactly.
-fn authenticated(headers: &HeaderMap) -> bool {
+fn authenticated(headers: &HeaderMap, api_key: &str) -> bool {
     headers
         .get("x-api-key")
-        .is_some_and(|v| v.as_bytes() == BillaBearSim::API_KEY.as_bytes())
+        .is_some_and(|v| v.as_bytes() == api_key.as_bytes())
 }
 
 /// `parse_str`: `&`-separated pairs, `+` is a space, percent escapes decoded.

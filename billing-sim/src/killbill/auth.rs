@@ -21,8 +21,8 @@ pub(crate) const HDR_CREATED_BY: &str = "x-killbill-createdby";
 /// The credentials Shiro accepts (from `shiro.ini`).
 #[derive(Debug, Clone)]
 pub(crate) struct Credentials {
-    pub(crate) username: &'static str,
-    pub(crate) password: &'static str,
+    pub(crate) username: String,
+    pub(crate) password: String,
 }
 
 /// The tenant resolved by `TenantFilter`, stored in the request's extensions.
@@ -80,7 +80,7 @@ fn basic_auth_ok(headers: &HeaderMap, credentials: &Credentials) -> bool {
     let Some(decoded) = decode_base64(encoded).and_then(|d| String::from_utf8(d).ok()) else {
         return false;
     };
-    decoded.split_once(':') == Some((credentials.username, credentials.password))
+    decoded.split_once(':') == Some((credentials.username.as_str(), credentials.password.as_str()))
 }
 
 /// Whether `TenantFilter` lets the request through without tenant headers
@@ -197,8 +197,8 @@ mod tests {
         );
         assert!(decode_base64("!!").is_none());
         let creds = Credentials {
-            username: "admin",
-            password: "password",
+            username: "admin".to_owned(),
+            password: "password".to_owned(),
         };
         let mut h = HeaderMap::new();
         h.insert(

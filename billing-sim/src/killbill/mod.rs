@@ -60,7 +60,7 @@ mod timeline;
 mod usage;
 mod wire;
 
-use auth::{Credentials, FilterState};
+use auth::FilterState;
 use errors::KbError;
 use state::Sim;
 
@@ -83,11 +83,37 @@ pub fn rate_limit_headers(reset_secs: u64) -> HeaderMap {
     headers
 }
 
+/// The credentials a simulator accepts: Shiro's basic-auth user and the pre-created tenant's
+/// key and secret. The default is [`USERNAME`], [`PASSWORD`], [`API_KEY`], [`API_SECRET`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillBillCredentials {
+    /// Basic-auth user.
+    pub username: String,
+    /// Basic-auth password.
+    pub password: String,
+    /// API key of the pre-created tenant.
+    pub api_key: String,
+    /// API secret of the pre-created tenant.
+    pub api_secret: String,
+}
+
+impl Default for KillBillCredentials {
+    fn default() -> Self {
+        Self {
+            username: USERNAME.to_owned(),
+            password: PASSWORD.to_owned(),
+            api_key: API_KEY.to_owned(),
+            api_secret: API_SECRET.to_owned(),
+        }
+    }
+}
+
 /// A running Kill Bill simulator. Stops when dropped.
 #[derive(Debug)]
 pub struct KillBillSim {
     server: SimServer,
     sim: Sim,
+    credentials: KillBillCredentials,
 }
 
 impl KillBillSim {
@@ -105,9 +131,30 @@ impl KillBillSim {
     /// # Errors
     /// If the port cannot be bound.
     pub async fn start(options: SimOptions) -> std::io::Result<KillBillSim> {
-        let sim = Sim::seeded(API_KEY, API_SECRET);
-        let server = SimServer::start(router(sim.clone()), options, rate_limit_headers).await?;
-        Ok(KillBillSim { server, sim })
+        Self::start_with_credentials(options, KillBillCredentials::default()).await
+    }
+
+    /// Starts the simulator accepting other credentials than the defaults (say, distinctive
+    /// secrets a test can search its output for).
+    ///
+    /// # Errors
+    /// If the port cannot be bound.
+    pub async fn start_with_credentials(
+        options: SimOptions,
+        credentials: KillBillCredentials,
+    ) -> std::io::Result<KillBillSim> {
+        let sim = Sim::seeded(&credentials.api_key, &credentials.api_secret);
+        let shiro = auth::Credentials {
+            username: credentials.username.clone(),
+            password: credentials.password.clone(),
+        };
+        let server =
+            SimServer::start(router(sim.clone(), shiro), options, rate_limit_headers).await?;
+        Ok(KillBillSim {
+            server,
+            sim,
+            credentials,
+        })
     }
 
     /// The server root, e.g. `http://127.0.0.1:41234` (the API is under `/1.0/kb`).
@@ -118,10 +165,15 @@ impl KillBillSim {
     /// The configuration of this library's `billing` facade that talks to this simulator
     /// (`provider = "killbill"` and its section), as TOML.
     pub fn billing_toml(&self) -> String {
+        let c = &self.credentials;
         format!(
-            "provider = \"killbill\"\n\n[killbill]\nbase_url = \"{}\"\nusername = \"{USERNAME}\"\n\
-             password = \"{PASSWORD}\"\napi_key = \"{API_KEY}\"\napi_secret = \"{API_SECRET}\"\n",
-            self.base_url()
+            "provider = \"killbill\"\n\n[killbill]\nbase_url = \"{}\"\nusername = \"{}\"\n\
+             password = \"{}\"\napi_key = \"{}\"\napi_secret = \"{}\"\n",
+            self.base_url(),
+            c.username,
+            c.password,
+            c.api_key,
+            c.api_secret
         )
     }
 
@@ -230,14 +282,11 @@ async fn method_not_allowed() -> Response {
     .into_response()
 }
 
-fn kb_routes(sim: Sim) -> Router {
+fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
     use axum::routing::{post, put};
     let filters = FilterState {
         sim: sim.clone(),
-        credentials: Credentials {
-            username: USERNAME,
-            password: PASSWORD,
-        },
+        credentials,
     };
     Router::new()
         .route(
@@ -290,10 +339,10 @@ fn kb_routes(sim: Sim) -> Router {
         .layer(from_fn_with_state(filters, auth::kb_filters))
 }
 
-fn router(sim: Sim) -> Router {
+fn router(sim: Sim, credentials: auth::Credentials) -> Router {
     Router::new()
         .route("/1.0/healthcheck", get(healthcheck))
-        .nest("/1.0/kb", kb_routes(sim))
+        .nest("/1.0/kb", kb_routes(sim, credentials))
         .fallback(not_found)
 }
 

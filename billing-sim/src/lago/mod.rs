@@ -208,6 +208,12 @@ impl LagoSim {
         self.shared.lock().clock.set(at);
     }
 
+    /// Accepts another key with read and write access, like [`LagoSim::API_KEY`] (so a test can
+    /// use a distinctive secret of its own).
+    pub fn add_api_key(&self, key: impl Into<String>) {
+        self.shared.add_key(key.into(), Access::ReadWrite);
+    }
+
     /// Accepts another key, limited to reads: writes answer 403
     /// `write_action_not_allowed_for_<resource>`.
     pub fn add_read_only_key(&self, key: impl Into<String>) {

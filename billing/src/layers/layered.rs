@@ -28,6 +28,12 @@ pub struct Call<'a> {
 pub trait CallOutcome {
     /// The error, if the call failed as a whole.
     fn failure(&self) -> Option<&Error>;
+
+    /// Every error the result carries: the call's failure, or each rejected event of a usage
+    /// batch (whose call as a whole never fails).
+    fn errors(&self) -> Vec<&Error> {
+        self.failure().into_iter().collect()
+    }
 }
 
 impl<T> CallOutcome for Result<T> {
@@ -39,6 +45,15 @@ impl<T> CallOutcome for Result<T> {
 impl CallOutcome for Vec<EventOutcome> {
     fn failure(&self) -> Option<&Error> {
         None
+    }
+
+    fn errors(&self) -> Vec<&Error> {
+        self.iter()
+            .filter_map(|o| match o {
+                EventOutcome::Rejected(e) => Some(e),
+                _ => None,
+            })
+            .collect()
     }
 }
 

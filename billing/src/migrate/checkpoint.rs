@@ -21,6 +21,10 @@ pub struct Checkpoint {
     pub pages: u64,
     /// The cumulative report.
     pub report: MigrationReport,
+    /// The source and target the checkpoint belongs to (`name endpoint -> name endpoint`), so a
+    /// file is never resumed by a migration between other backends.
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 const VERSION: u32 = 1;

@@ -25,7 +25,7 @@ mod verify;
 
 use std::sync::Arc;
 
-use billing_core::{BillingBackend, Cursor, PageRequest, Result};
+use billing_core::{BillingBackend, Cursor, Error, PageRequest, Result};
 
 pub use checkpoint::{Checkpoint, CheckpointFile};
 pub use plans::PlanMap;
@@ -145,10 +145,23 @@ impl<'a> Migration<'a> {
     /// the report's `failed` list.
     pub async fn run(self) -> Result<MigrationReport> {
         let dry_run = self.options.dry_run;
+        let route = format!("{} -> {}", describe(self.from), describe(self.to));
         let mut state = match (&self.checkpoint, dry_run) {
             (Some(file), false) => file.load()?,
             _ => Checkpoint::default(),
         };
+        if let (Some(file), Some(theirs)) = (&self.checkpoint, &state.route)
+            && *theirs != route
+        {
+            return Err(Error::config(
+                &file.path().display().to_string(),
+                format!(
+                    "the checkpoint belongs to the migration {theirs}, not {route}; \
+                     use another checkpoint file"
+                ),
+            ));
+        }
+        state.route = Some(route);
         if state.done {
             return Ok(state.report);
         }
@@ -197,5 +210,14 @@ impl<'a> Migration<'a> {
                 return Ok(state.report);
             }
         }
+    }
+}
+
+/// A backend as a checkpoint names it: its name and endpoint.
+fn describe(backend: &dyn BillingBackend) -> String {
+    let info = backend.info();
+    match info.endpoint {
+        Some(endpoint) => format!("{} {endpoint}", info.name),
+        None => info.name.to_owned(),
     }
 }
