@@ -2,7 +2,12 @@
 //! `http.allow_insecure_http` is set; `https://` always. A refused URL is a `Config` error
 //! naming the setting, raised by `connect`, before any request could be sent.
 #![cfg(all(feature = "lago", feature = "killbill", feature = "billabear"))]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 use billing::{BillingConfig, ErrorKind};
 use rstest::rstest;
