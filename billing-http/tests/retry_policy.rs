@@ -3,8 +3,8 @@
 //! request that is not idempotent is never resent.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-use std::collections::VecDeque;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex, Once};
 
