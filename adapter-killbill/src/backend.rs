@@ -273,8 +273,10 @@ impl KillBillBackend {
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let cached = self.account_ids.get(key).is_some();
-        let id = self.account_id(op, key).await?;
+        let (id, cached) = match self.account_ids.get(key) {
+            Some(id) => (id, true),
+            None => (self.account_id(op, key).await?, false),
+        };
         match call(id).await {
             Err(e) if cached && is_stale_id(&e) => {
                 self.forget_account(key);
@@ -372,8 +374,10 @@ impl KillBillBackend {
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let cached = self.subscription_ids.get(key).is_some();
-        let id = self.subscription_id(op, key).await?;
+        let (id, cached) = match self.subscription_ids.get(key) {
+            Some(id) => (id, true),
+            None => (self.subscription_id(op, key).await?, false),
+        };
         match call(id).await {
             Err(e) if cached && is_stale_id(&e) => {
                 self.subscription_ids.remove(key);

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use billing_core::chrono::{DateTime, NaiveDate, NaiveTime, SubsecRound, Utc};
+use billing_core::chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, SubsecRound, Utc};
 use billing_core::rust_decimal::Decimal;
 use billing_core::{
     Currency, Customer, CustomerKey, CustomerPatch, CustomerStatus, Error, MetricCode, NewCustomer,
@@ -28,7 +28,8 @@ const AMOUNT_SCALE: u32 = 9;
 
 /// A Joda `DateTime` as Kill Bill writes it: `2026-11-21T21:28:41.000Z`.
 pub fn fmt_datetime(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // The same text as `%Y-%m-%dT%H:%M:%S%.3fZ`, without parsing a format string per call.
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A local date: `2026-11-21`.
@@ -338,22 +339,24 @@ pub fn amount(quantity: Decimal) -> Result<Box<RawValue>> {
     RawValue::from_string(text).map_err(|e| Error::unexpected(format!("amount {quantity}: {e}")))
 }
 
-/// The usage POST of one event: its id is the request's `trackingId`.
-///
-/// # Errors
-/// `InvalidInput` if the quantity does not fit Kill Bill's column.
-pub fn usage_body(subscription_id: &str, event: &UsageEvent) -> Result<wire::UsageIn> {
-    Ok(wire::UsageIn {
-        subscription_id: subscription_id.to_owned(),
-        tracking_id: event.id.as_str().to_owned(),
-        unit_usage_records: vec![wire::UnitUsageRecords {
-            unit_type: event.metric.as_str().to_owned(),
-            usage_records: vec![wire::UsageRecord {
+/// The usage POST of one event: its id is the request's `trackingId`, `amount` its quantity as
+/// [`amount`] checked and wrote it.
+pub fn usage_body<'a>(
+    subscription_id: &'a str,
+    event: &'a UsageEvent,
+    amount: &'a RawValue,
+) -> wire::UsageIn<'a> {
+    wire::UsageIn {
+        subscription_id,
+        tracking_id: event.id.as_str(),
+        unit_usage_records: [wire::UnitUsageRecords {
+            unit_type: event.metric.as_str(),
+            usage_records: [wire::UsageRecord {
                 record_date: fmt_datetime(event.timestamp),
-                amount: amount(event.quantity)?,
+                amount,
             }],
         }],
-    })
+    }
 }
 
 fn parse_amount(raw: Option<&RawValue>) -> Result<Decimal> {

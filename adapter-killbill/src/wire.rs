@@ -139,33 +139,34 @@ pub struct Bundle {
 /// One usage record: an instant and an amount.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageRecord {
+pub struct UsageRecord<'a> {
     /// ISO date-time with milliseconds, UTC.
     pub record_date: String,
     /// A JSON number with the exact digits of the quantity.
-    pub amount: Box<RawValue>,
+    pub amount: &'a RawValue,
 }
 
-/// The records of one unit.
+/// The records of one unit (the adapter sends one record per request).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UnitUsageRecords {
+pub struct UnitUsageRecords<'a> {
     /// The catalog unit name.
-    pub unit_type: String,
+    pub unit_type: &'a str,
     /// Its records.
-    pub usage_records: Vec<UsageRecord>,
+    pub usage_records: [UsageRecord<'a>; 1],
 }
 
-/// `POST /1.0/kb/usages` body: one subscription, deduplicated by `trackingId` as a whole.
+/// `POST /1.0/kb/usages` body: one subscription, deduplicated by `trackingId` as a whole (the
+/// adapter sends one event, so one unit, per request).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageIn {
+pub struct UsageIn<'a> {
     /// The subscription's UUID.
-    pub subscription_id: String,
+    pub subscription_id: &'a str,
     /// The idempotency key of the whole request (at most 128 characters).
-    pub tracking_id: String,
+    pub tracking_id: &'a str,
     /// Records per unit.
-    pub unit_usage_records: Vec<UnitUsageRecords>,
+    pub unit_usage_records: [UnitUsageRecords<'a>; 1],
 }
 
 /// RolledUpUnit: the sum of one unit.

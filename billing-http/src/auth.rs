@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use http::HeaderName;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderName, HeaderValue};
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -41,17 +43,29 @@ impl Credentials {
         self
     }
 
-    pub(crate) fn apply(&self, mut request: RequestBuilder) -> RequestBuilder {
+    /// The headers these credentials add to every request, built once by
+    /// [`HttpClient::new`](crate::HttpClient::new) rather than per request: basic auth as
+    /// `Authorization: Basic base64(user:password)`, then the secret headers. Every value is
+    /// marked sensitive, so `Debug` and HTTP/2 header compression leave it out.
+    ///
+    /// # Errors
+    /// A `Config` error naming the header whose value cannot be sent.
+    pub(crate) fn headers(&self) -> billing_core::Result<Prepared> {
+        let mut out = Vec::with_capacity(self.headers.len() + 1);
         if let Some((user, password)) = &self.basic {
-            request = request.basic_auth(user, Some(password.expose_secret()));
+            let token = STANDARD.encode(format!("{user}:{}", password.expose_secret()));
+            out.push((
+                http::header::AUTHORIZATION,
+                sensitive("authorization", &format!("Basic {token}"))?,
+            ));
         }
         for (name, value) in &self.headers {
-            if let Ok(mut v) = http::HeaderValue::from_str(value.expose_secret()) {
-                v.set_sensitive(true);
-                request = request.header(name, v);
-            }
+            out.push((
+                name.clone(),
+                sensitive(name.as_str(), value.expose_secret())?,
+            ));
         }
-        request
+        Ok(Prepared(out))
     }
 
     /// Checks that every secret can be sent as a header value.
@@ -59,16 +73,41 @@ impl Credentials {
     /// # Errors
     /// A `Config` error naming the header (not the value).
     pub fn validate(&self) -> billing_core::Result<()> {
-        for (name, value) in &self.headers {
-            if http::HeaderValue::from_str(value.expose_secret()).is_err() {
-                return Err(billing_core::Error::config(
-                    name.as_str(),
-                    "contains characters that cannot be sent in an HTTP header",
-                ));
-            }
-        }
-        Ok(())
+        self.headers().map(|_| ())
     }
+}
+
+/// Credential headers ready to send. `Debug` shows the names only.
+#[derive(Clone)]
+pub(crate) struct Prepared(Vec<(HeaderName, HeaderValue)>);
+
+impl Prepared {
+    /// Adds the headers to a request.
+    pub(crate) fn apply(&self, mut request: RequestBuilder) -> RequestBuilder {
+        for (name, value) in &self.0 {
+            request = request.header(name.clone(), value.clone());
+        }
+        request
+    }
+}
+
+impl fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n.as_str()))
+            .finish()
+    }
+}
+
+fn sensitive(name: &str, value: &str) -> billing_core::Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        billing_core::Error::config(
+            name,
+            "contains characters that cannot be sent in an HTTP header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 impl fmt::Debug for Credentials {
@@ -95,5 +134,42 @@ mod tests {
         let s = format!("{c:?} {b:?}");
         assert!(!s.contains("pa55word") && !s.contains("lazar-secret") && !s.contains("tok-123"));
         assert!(s.contains("admin") && s.contains("x-killbill-apisecret"));
+        let prepared = format!("{:?}", c.headers().unwrap());
+        assert!(!prepared.contains("pa55word") && !prepared.contains("lazar-secret"));
+    }
+
+    /// The same header reqwest's `basic_auth` would send, computed once.
+    #[test]
+    fn prepared_headers_match_reqwest() {
+        let c = Credentials::basic("admin", SecretString::from("pa55word")).with_header(
+            HeaderName::from_static("x-killbill-apikey"),
+            SecretString::from("bob"),
+        );
+        let client = reqwest::Client::new();
+        let ours = c
+            .headers()
+            .unwrap()
+            .apply(client.get("http://127.0.0.1/"))
+            .build()
+            .unwrap();
+        let theirs = client
+            .get("http://127.0.0.1/")
+            .basic_auth("admin", Some("pa55word"))
+            .header("x-killbill-apikey", "bob")
+            .build()
+            .unwrap();
+        assert_eq!(ours.headers(), theirs.headers());
+        assert!(ours.headers().values().all(HeaderValue::is_sensitive));
+    }
+
+    #[test]
+    fn unsendable_secrets_are_config_errors() {
+        let c = Credentials::none().with_header(
+            HeaderName::from_static("x-api-key"),
+            SecretString::from("bad\nvalue"),
+        );
+        let e = c.headers().unwrap_err();
+        assert_eq!(e.kind(), &billing_core::ErrorKind::Config);
+        assert!(!e.to_string().contains("bad"));
     }
 }

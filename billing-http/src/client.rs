@@ -2,6 +2,7 @@
 //! within a time budget.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::auth::Credentials;
+use crate::auth::{Credentials, Prepared};
 use crate::config::HttpConfig;
 use crate::endpoint::Endpoint;
 use crate::errors::{VendorErrors, error_from_response};
@@ -35,6 +36,7 @@ struct Inner {
     endpoint: Endpoint,
     client: reqwest::Client,
     credentials: Credentials,
+    auth_headers: Prepared,
     config: HttpConfig,
     limiter: Semaphore,
     errors: Box<dyn VendorErrors>,
@@ -78,6 +80,7 @@ impl HttpClient {
     ) -> Result<Self> {
         config.validate()?;
         credentials.validate()?;
+        let auth_headers = credentials.headers()?;
         let client = reqwest::Client::builder()
             .timeout(config.timeout())
             .connect_timeout(config.connect_timeout())
@@ -94,6 +97,7 @@ impl HttpClient {
                 endpoint,
                 client,
                 credentials,
+                auth_headers,
                 config,
                 errors: Box::new(errors),
             }),
@@ -156,7 +160,10 @@ impl HttpClient {
     /// # Errors
     /// `Unavailable` or `Timeout` (temporary) when no response was obtained; `Decode` for a body
     /// over [`MAX_BODY_BYTES`].
-    pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse> {
+    pub fn send(
+        &self,
+        request: ApiRequest,
+    ) -> impl Future<Output = Result<ApiResponse>> + Send + '_ {
         let span = tracing::debug_span!(
             "billing_http",
             backend = self.inner.backend,
@@ -164,7 +171,10 @@ impl HttpClient {
             method = %request.method,
             path = request.url.path(),
         );
-        self.send_with_retries(request).instrument(span).await
+        // Boxed at once: the attempt's state (reqwest's future, the request kept for retries,
+        // the backoff) is a few KB, and every future awaiting this one would otherwise embed it
+        // and move it at each nesting level, for every request.
+        Box::pin(self.send_with_retries(request).instrument(span))
     }
 
     async fn send_with_retries(&self, request: ApiRequest) -> Result<ApiResponse> {
@@ -257,13 +267,13 @@ impl HttpClient {
                 .header(http::header::CONTENT_TYPE, content_type.clone())
                 .body(body.clone());
         }
-        builder = self.inner.credentials.apply(builder);
-        let response = match builder.send().await {
+        builder = self.inner.auth_headers.apply(builder);
+        let mut response = match builder.send().await {
             Ok(r) => r,
             Err(e) => return self.transport_error(request, e),
         };
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         match read_body(response).await {
             Ok(body) => Attempt::Response(ApiResponse {
                 status,

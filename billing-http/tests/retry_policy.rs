@@ -4,9 +4,10 @@
 //! after a connection lost without an answer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
@@ -15,7 +16,6 @@ use billing_core::{ErrorKind, Operation, VendorDetail};
 use billing_http::{
     ApiRequest, Credentials, Endpoint, HttpClient, HttpConfig, Idempotency, Method,
 };
-use tracing_subscriber::fmt::MakeWriter;
 
 /// A canned answer: status and headers.
 type Script = Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>;
@@ -76,34 +76,57 @@ fn fast() -> HttpConfig {
     }
 }
 
+/// What one test's client logged. Events go through one global subscriber and land in the
+/// buffer of the thread that emitted them (each test's client runs on its test's thread): a
+/// thread-local subscriber per test would race with the other tests over tracing's process-wide
+/// callsite interest cache, and could miss events.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
-impl Write for Captured {
+
+thread_local! {
+    static SINK: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// Writes into the current thread's [`Captured`], if any.
+struct Routed;
+impl Write for Routed {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        SINK.with(|s| {
+            if let Some(c) = s.borrow().as_ref() {
+                c.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+
+/// Stops capturing on drop.
+struct Capturing;
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        SINK.with(|s| s.borrow_mut().take());
     }
 }
+
 impl Captured {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(self.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::WARN)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    fn install(&self) -> Capturing {
+        static GLOBAL: Once = Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| Routed)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::WARN)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+        SINK.with(|s| *s.borrow_mut() = Some(self.clone()));
+        Capturing
     }
 }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run -p billing-sim -- --vendor lago --port 3000
 //! cargo run -p billing-sim -- --vendor killbill --port 8080 --fault-rate 0.2 --seed 7
+//! cargo run -p billing-sim --release -- --vendor lago --seed-customers 100000
 //! ```
 #![allow(clippy::print_stdout)]
 
@@ -36,6 +37,13 @@ struct Args {
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Customers (Kill Bill accounts) to create before serving, keyed `<prefix><n>` with `n`
+    /// zero-padded to 7 digits: for benchmarks that list many customers.
+    #[arg(long, default_value_t = 0)]
+    seed_customers: usize,
+    /// Key prefix of the seeded customers.
+    #[arg(long, default_value = "seed-")]
+    seed_prefix: String,
 }
 
 #[tokio::main]
@@ -62,6 +70,7 @@ async fn main() -> std::io::Result<()> {
     let server = match args.vendor {
         Vendor::Lago => {
             let sim = LagoSim::start(options).await?;
+            sim.seed_customers(args.seed_customers, &args.seed_prefix);
             println!("Lago simulator: {}", sim.api_url());
             println!(
                 "  BILLING_PROVIDER=lago BILLING_LAGO_BASE_URL={} BILLING_LAGO_API_KEY={}",
@@ -72,6 +81,7 @@ async fn main() -> std::io::Result<()> {
         }
         Vendor::Killbill => {
             let sim = KillBillSim::start(options).await?;
+            sim.seed_accounts(args.seed_customers, &args.seed_prefix);
             println!("Kill Bill simulator: {}", sim.base_url());
             println!(
                 "  basic auth {}:{}, tenant {}/{}",
@@ -84,6 +94,7 @@ async fn main() -> std::io::Result<()> {
         }
         Vendor::Billabear => {
             let sim = BillaBearSim::start(options).await?;
+            sim.seed_customers(args.seed_customers, &args.seed_prefix);
             println!("BillaBear simulator: {}", sim.api_url());
             println!("  X-API-Key: {}", BillaBearSim::API_KEY);
             sim.into_server()

@@ -19,9 +19,9 @@ use crate::convert;
 use crate::wire;
 
 /// One event ready to send: its index in the batch, its subscription's id and its value.
-struct Ready {
+struct Ready<'a> {
     index: usize,
-    subscription_id: String,
+    subscription_id: &'a str,
     value: Number,
 }
 
@@ -79,10 +79,10 @@ impl BillaBearBackend {
         }
     }
 
-    async fn send_event(&self, event: &UsageEvent, ready: Ready) -> Result<()> {
+    async fn send_event(&self, event: &UsageEvent, ready: Ready<'_>) -> Result<()> {
         let body = wire::Event {
             event_id: event.id.as_str(),
-            subscription: &ready.subscription_id,
+            subscription: ready.subscription_id,
             code: event.metric.as_str(),
             value: ready.value,
             properties: &event.properties,
@@ -99,7 +99,7 @@ impl BillaBearBackend {
         let mut outcomes = Outcomes::new(NAME, events);
         let now = Utc::now();
         let tolerance = chrono::Duration::from_std(self.tolerance).unwrap_or(chrono::Duration::MAX);
-        let mut values = HashMap::new();
+        let mut values: Vec<Option<Number>> = vec![None; events.len()];
         for i in outcomes.pending() {
             let e = &events[i];
             let off = e.timestamp.signed_duration_since(now);
@@ -120,9 +120,7 @@ impl BillaBearBackend {
                 continue;
             }
             match convert::event_value(e.quantity) {
-                Ok(v) => {
-                    values.insert(i, v);
-                }
+                Ok(v) => values[i] = Some(v),
                 Err(err) => outcomes.reject(i, err),
             }
         }
@@ -164,18 +162,18 @@ impl BillaBearBackend {
                 outcomes.reject(i, err);
                 continue;
             }
-            let Some(value) = values.remove(&i) else {
+            let Some(value) = values.get_mut(i).and_then(Option::take) else {
                 outcomes.reject(i, Error::unexpected("event value was not prepared"));
                 continue;
             };
             ready.push(Ready {
                 index: i,
-                subscription_id: entry.id.clone(),
+                subscription_id: &entry.id,
                 value,
             });
         }
 
-        let results = ordered_fanout(ready, self.concurrency(), |r: Ready| {
+        let results = ordered_fanout(ready, self.concurrency(), |r: Ready<'_>| {
             let index = r.index;
             let event = &events[index];
             async move { (index, self.send_event(event, r).await) }

@@ -11,6 +11,8 @@ use billing_core::{
 };
 use billing_http::{Idempotency, Method, StatusCode, ordered_fanout};
 
+use serde_json::value::RawValue;
+
 use super::{KillBillBackend, NAME, tag};
 use crate::convert;
 use crate::error::{TRACKING_ID_ALREADY_EXISTS, code_of_error};
@@ -46,14 +48,14 @@ fn outcome_of_error(e: Error) -> EventOutcome {
 impl KillBillBackend {
     /// One event, one POST: `trackingId` is the event id, so the server's duplicate check is
     /// exactly per event. Safe to resend by construction. The subscription's id was resolved
-    /// (and cached) before: an unknown subscription never gets here.
-    async fn post_event(&self, event: &UsageEvent) -> EventOutcome {
+    /// (and cached) before: an unknown subscription never gets here. `amount` is the event's
+    /// quantity as [`convert::amount`] checked it.
+    async fn post_event(&self, event: &UsageEvent, amount: &RawValue) -> EventOutcome {
         let op = Operation::RecordUsage;
         let send = |id: String| async move {
-            let body = convert::usage_body(&id, event)?;
             let request = self
                 .write(op, Method::POST, &["usages"])?
-                .json(&body)?
+                .json(&convert::usage_body(&id, event, amount))?
                 .idempotency(Idempotency::Idempotent);
             self.http.send_ok(request).await
         };
@@ -69,19 +71,19 @@ impl KillBillBackend {
     async fn record(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let op = Operation::RecordUsage;
         let mut outcomes = Outcomes::new(NAME, events);
-        let mut pending = outcomes.pending();
-        // Quantities Kill Bill would round or refuse: decided here, nothing sent.
-        pending.retain(|&i| match convert::amount(events[i].quantity) {
-            Ok(_) => true,
-            Err(e) => {
-                outcomes.reject(i, e);
-                false
+        // Quantities Kill Bill would round or refuse: decided here, nothing sent. The others'
+        // amounts are written once, here.
+        let mut amounts = Vec::new();
+        for i in outcomes.pending() {
+            match convert::amount(events[i].quantity) {
+                Ok(a) => amounts.push((i, a)),
+                Err(e) => outcomes.reject(i, e),
             }
-        });
+        }
         // Subscription UUIDs, each key resolved once (cached afterwards).
-        let keys: Vec<SubscriptionKey> = pending
+        let keys: Vec<SubscriptionKey> = amounts
             .iter()
-            .map(|&i| &events[i].subscription)
+            .map(|&(i, _)| &events[i].subscription)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .cloned()
@@ -93,17 +95,18 @@ impl KillBillBackend {
         let ids: BTreeMap<SubscriptionKey, Result<String>> =
             keys.into_iter().zip(resolved).collect();
         // Kill Bill stores any unitType; the catalog's units say which metrics exist.
-        let metrics: BTreeSet<&MetricCode> = pending.iter().map(|&i| &events[i].metric).collect();
+        let metrics: BTreeSet<&MetricCode> =
+            amounts.iter().map(|&(i, _)| &events[i].metric).collect();
         let mut known: BTreeMap<&MetricCode, Result<bool>> = BTreeMap::new();
         for m in metrics {
             known.insert(m, self.has_unit(op, m.as_str()).await);
         }
-        let mut sendable = Vec::with_capacity(pending.len());
-        for i in pending {
+        let mut sendable = Vec::with_capacity(amounts.len());
+        for (i, amount) in amounts {
             let event = &events[i];
             match ids.get(&event.subscription) {
                 Some(Ok(_)) => match known.get(&event.metric) {
-                    Some(Ok(true)) => sendable.push(i),
+                    Some(Ok(true)) => sendable.push((i, amount)),
                     Some(Ok(false)) | None => outcomes.reject(
                         i,
                         Error::not_found(format!(
@@ -117,9 +120,11 @@ impl KillBillBackend {
                 None => {}
             }
         }
-        let sent = ordered_fanout(sendable, self.http.concurrency(), |i| async move {
-            (i, self.post_event(&events[i]).await)
-        })
+        let sent = ordered_fanout(
+            sendable,
+            self.http.concurrency(),
+            |(i, amount)| async move { (i, self.post_event(&events[i], &amount).await) },
+        )
         .await;
         for (i, outcome) in sent {
             outcomes.set(i, outcome);

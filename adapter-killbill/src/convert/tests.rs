@@ -23,6 +23,20 @@ fn dates_use_kill_bills_formats() {
         fmt_datetime(t("2026-11-21T21:28:41Z")),
         "2026-11-21T21:28:41.000Z"
     );
+    // Milliseconds truncated, as the strftime form `%Y-%m-%dT%H:%M:%S%.3fZ` writes them.
+    for s in [
+        "2026-11-21T21:28:41.123999999Z",
+        "0001-01-01T00:00:00.000000001Z",
+        "0999-12-31T23:59:59.999999999Z",
+        "9999-12-31T23:59:59.5Z",
+    ] {
+        let at = t(s);
+        assert_eq!(
+            fmt_datetime(at),
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "{s}"
+        );
+    }
     assert_eq!(t("2026-11-21T23:28:41+02:00"), t("2026-11-21T21:28:41Z"));
     assert_eq!(t("2026-12-21"), t("2026-12-21T00:00:00Z"));
     assert_eq!(fmt_date(parse_date("2026-12-21").unwrap()), "2026-12-21");
@@ -319,9 +333,13 @@ fn usage_bodies_carry_one_event_under_its_id() {
         "12.50".parse().unwrap(),
     )
     .at(t("2026-11-21T21:28:50.123Z"));
-    let body =
-        serde_json::to_string(&usage_body("5f7fa154-4266-4b15-a077-dd422d3c1ebe", &event).unwrap())
-            .unwrap();
+    let amount = amount(event.quantity).unwrap();
+    let body = serde_json::to_string(&usage_body(
+        "5f7fa154-4266-4b15-a077-dd422d3c1ebe",
+        &event,
+        &amount,
+    ))
+    .unwrap();
     assert_eq!(
         body,
         r#"{"subscriptionId":"5f7fa154-4266-4b15-a077-dd422d3c1ebe","trackingId":"evt-1","unitUsageRecords":[{"unitType":"api_calls","usageRecords":[{"recordDate":"2026-11-21T21:28:50.123Z","amount":12.5}]}]}"#

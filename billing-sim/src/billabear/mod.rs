@@ -68,6 +68,7 @@ mod events;
 mod lifecycle;
 mod listing;
 mod router;
+mod seed;
 mod state;
 mod subscriptions;
 mod validate;

@@ -52,6 +52,7 @@ mod ids;
 mod lifecycle;
 mod pagination;
 mod reply;
+mod seed;
 mod state;
 mod subscriptions;
 mod tenants;

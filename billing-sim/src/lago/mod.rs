@@ -94,6 +94,7 @@ mod events;
 mod iso;
 mod request;
 mod routes;
+mod seed;
 mod state;
 mod subscription_queries;
 mod subscriptions;

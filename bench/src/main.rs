@@ -1,0 +1,131 @@
+//! `billing-bench`: each adapter against its simulator, every figure beside a baseline
+//! measured in the same run.
+//!
+//! ```text
+//! cargo run -p billing-bench --release            # full run, under ten minutes on 2 cores
+//! cargo run -p billing-bench --release -- --quick --sections ingest --vendors lago
+//! ```
+//!
+//! 1. Usage ingestion: `record_usage` vs raw reqwest sending the same pre-serialised requests
+//!    (checked byte for byte against the adapter's, captured by an in-process simulator),
+//!    same batch size and concurrency; for Lago also the official `lago-client`.
+//! 2. Listing customers: `customers()` streaming vs raw page fetching, with peak memory.
+//! 3. Requests per operation, cold and warm caches.
+//! 4. Client CPU per call, adapter vs baseline.
+//!
+//! Timed sections run the simulators as separate `billing-sim` processes (release build), so
+//! this process's CPU time and memory are the client's.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod alloc;
+mod args;
+mod cpu;
+mod fixture;
+mod ingest;
+mod inproc;
+mod listing;
+mod measure;
+mod raw;
+mod report;
+mod requests;
+mod simproc;
+mod vendor;
+
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Parser;
+
+use args::{Args, Section};
+use report::Report;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let timed = args.wants(Section::Ingest) || args.wants(Section::List);
+    let sim_bin = match (&args.sim_bin, timed) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => Some(simproc::build_binary()?),
+        (None, false) => None,
+    };
+    let mut report = Report {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        mode: if args.quick { "quick" } else { "full" }.to_owned(),
+        cpus: std::thread::available_parallelism().map_or(1, usize::from),
+        ..Report::default()
+    };
+    let mut vendors = args.vendors.clone();
+    vendors.sort();
+    vendors.dedup();
+
+    if let (true, Some(bin)) = (args.wants(Section::Ingest), &sim_bin) {
+        let opts = ingest::Options {
+            events: args.events(),
+            concurrency: args.concurrency,
+            rounds: args.rounds(),
+            subscriptions: 10,
+            saturation_factor: 4,
+        };
+        for &v in &vendors {
+            let t = Instant::now();
+            let r = ingest::run(v, &opts, bin)
+                .await
+                .with_context(|| format!("ingestion, {}", v.name()))?;
+            eprintln!(
+                "[ingest {}] adapter/baseline {:.2} ({:.1} s)",
+                v.name(),
+                r.ratio,
+                t.elapsed().as_secs_f64()
+            );
+            report.ingestion.push(r);
+        }
+    }
+    if let (true, Some(bin)) = (args.wants(Section::List), &sim_bin) {
+        let opts = listing::Options {
+            sizes: args.listing_sizes(),
+            page_size: 100,
+            concurrency: args.concurrency,
+        };
+        for &v in &vendors {
+            let t = Instant::now();
+            let r = listing::run(v, &opts, bin)
+                .await
+                .with_context(|| format!("listing, {}", v.name()))?;
+            eprintln!("[list {}] {:.1} s", v.name(), t.elapsed().as_secs_f64());
+            report.listing.push(r);
+        }
+    }
+    if args.wants(Section::Requests) {
+        for &v in &vendors {
+            let r = requests::run(v, args.concurrency)
+                .await
+                .with_context(|| format!("requests per operation, {}", v.name()))?;
+            report.requests.push(r);
+        }
+    }
+    if args.wants(Section::Cpu) {
+        report.derive_cpu();
+    }
+    report.total_seconds = started.elapsed().as_secs_f64();
+
+    println!("{}", report.tables());
+    let out = args.out();
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    std::fs::write(&out, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("write {}", out.display()))?;
+    eprintln!("wrote {} ({:.0} s)", out.display(), report.total_seconds);
+    Ok(())
+}
