@@ -149,9 +149,9 @@ impl KillBillBackend {
 
     /// `<base>/1.0/kb/<segments...>`, each segment percent-encoded.
     fn url(&self, segments: &[&str]) -> Result<Url> {
-        let mut all = vec!["1.0", "kb"];
-        all.extend_from_slice(segments);
-        self.http.endpoint().url(&all)
+        self.http
+            .endpoint()
+            .url(["1.0", "kb"].iter().chain(segments))
     }
 
     /// A request to `/1.0/kb/<segments...>`.
