@@ -31,6 +31,9 @@
 //!   the `reference` filter (a substring `LIKE`, where `%` and `_` are wildcards), keeps only
 //!   the exact match, and caches key -> id. It never creates a second customer with a key it
 //!   can find, but two processes creating the same key at the same moment can both succeed.
+//!   `list_customers` keeps its page's key -> id pairs in the cache's page-sized part
+//!   ([`billing_http::KeyCache::insert_listed`]): the next calls on those keys need no lookup,
+//!   and a walk over every customer holds one page of them, not one per customer.
 //! - A subscription's key and its customer's key are in the subscription's metadata
 //!   (`billing.key`, `billing.customer`): the JSON has no customer id. BillaBear cannot filter
 //!   by metadata, so an uncached key is found by walking `GET /subscription` 100 at a time (every

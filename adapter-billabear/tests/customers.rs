@@ -421,3 +421,24 @@ async fn requests_per_operation_with_warm_caches() {
         "one page of the reference filter"
     );
 }
+
+#[tokio::test]
+async fn a_listed_page_saves_the_customer_lookup_afterwards() {
+    let w = World::start().await;
+    for key in ["walk-0", "walk-1", "walk-2"] {
+        w.customer(key).await;
+    }
+    let w = &w;
+    let cost = |b: BillaBearBackend| async move {
+        let mark = w.requests();
+        b.list_subscriptions(&ck("walk-1"), &PageRequest::first(10))
+            .await
+            .unwrap();
+        w.requests() - mark
+    };
+    let unlisted = cost(w.cold()).await;
+    let listed = w.cold();
+    let page = listed.list_customers(&PageRequest::first(3)).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    assert_eq!(cost(listed).await, unlisted - 1, "no lookup by reference");
+}

@@ -149,9 +149,9 @@ impl KillBillBackend {
 
     /// `<base>/1.0/kb/<segments...>`, each segment percent-encoded.
     fn url(&self, segments: &[&str]) -> Result<Url> {
-        let mut all = vec!["1.0", "kb"];
-        all.extend_from_slice(segments);
-        self.http.endpoint().url(&all)
+        self.http
+            .endpoint()
+            .url(["1.0", "kb"].iter().chain(segments))
     }
 
     /// A request to `/1.0/kb/<segments...>`.
@@ -200,19 +200,20 @@ impl KillBillBackend {
     // -- accounts --------------------------------------------------------------------------
 
     fn remember_account(&self, account: &wire::Account) {
-        let (Some(id), Some(key)) = (&account.account_id, &account.external_key) else {
-            return;
-        };
-        let Ok(key) = CustomerKey::new(key.as_str()) else {
-            return;
-        };
-        let tod = account
-            .reference_time
-            .as_deref()
-            .and_then(convert::parse_datetime)
-            .map(convert::time_of_day);
-        self.account_ids.insert(key.clone(), id.clone());
-        self.accounts.insert(id.clone(), AccountRef { key, tod });
+        if let Some((key, id, r)) = account_entry(account) {
+            self.account_ids.insert(key, id.clone());
+            self.accounts.insert(id, r);
+        }
+    }
+
+    /// Caches a listed page of accounts in the caches' page-sized part: the page's keys cost
+    /// no lookup right after, and a walk over every account holds one page's worth of entries.
+    fn remember_listed_accounts<'a>(&self, accounts: impl IntoIterator<Item = &'a wire::Account>) {
+        let entries: Vec<_> = accounts.into_iter().filter_map(account_entry).collect();
+        self.account_ids
+            .insert_listed(entries.iter().map(|(key, id, _)| (key.clone(), id.clone())));
+        self.accounts
+            .insert_listed(entries.into_iter().map(|(_, id, r)| (id, r)));
     }
 
     fn forget_account(&self, key: &CustomerKey) {
@@ -429,6 +430,20 @@ impl KillBillBackend {
         });
         Ok(found)
     }
+}
+
+/// What the caches keep of an account: its key, its id, and its reference time of day.
+fn account_entry(account: &wire::Account) -> Option<(CustomerKey, String, AccountRef)> {
+    let (Some(id), Some(key)) = (&account.account_id, &account.external_key) else {
+        return None;
+    };
+    let key = CustomerKey::new(key.as_str()).ok()?;
+    let tod = account
+        .reference_time
+        .as_deref()
+        .and_then(convert::parse_datetime)
+        .map(convert::time_of_day);
+    Some((key.clone(), id.clone(), AccountRef { key, tod }))
 }
 
 /// Decodes a JSON answer into `T`, keeping the raw value.

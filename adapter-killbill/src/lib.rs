@@ -88,7 +88,9 @@
 //! Account and subscription UUIDs are cached by key ([`billing_http::KeyCache`]); Kill Bill
 //! never deletes either, and externalKeys are immutable, so the cache cannot go stale except
 //! when the server's database is replaced (then the server answers `ObjectDoesNotExist` and the
-//! key is looked up again once).
+//! key is looked up again once). Listings keep only their page's ids, in the caches'
+//! page-sized part ([`billing_http::KeyCache::insert_listed`]): a walk over every account holds
+//! one page of them, and the page's keys still need no lookup right after.
 //!
 //! | operation | requests |
 //! | --- | --- |

@@ -751,3 +751,24 @@ async fn listing_pages_by_offset() {
         .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn a_listed_page_needs_no_account_lookup_afterwards() {
+    let env = Env::start().await;
+    for i in 0..3 {
+        env.customer(&format!("walk-{i}")).await;
+    }
+    // A backend that never saw these keys: what it knows comes from the listing.
+    let fresh = KillBillBackend::new(&config(&env.sim), &HttpConfig::default()).unwrap();
+    let page = fresh.list_customers(&PageRequest::first(3)).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    let mark = env.sent();
+    fresh
+        .list_subscriptions(&page.items[1].key, &PageRequest::first(10))
+        .await
+        .unwrap();
+    let sent = env.since(mark);
+    let paths: Vec<&str> = sent.iter().map(|r| r.raw_path.as_str()).collect();
+    assert_eq!(sent.len(), 1, "only the bundles: {paths:?}");
+    assert!(sent[0].raw_path.ends_with("/bundles"));
+}

@@ -257,8 +257,11 @@ impl HttpClient {
             .inner
             .client
             .request(request.method.clone(), request.url.clone())
-            .timeout(timeout)
-            .headers(request.headers.clone());
+            .timeout(timeout);
+        // Header by header: cloning the whole map would allocate it twice.
+        for (name, value) in &request.headers {
+            builder = builder.header(name.clone(), value.clone());
+        }
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }

@@ -72,7 +72,11 @@ impl Endpoint {
     /// # Errors
     /// `Unexpected` for a `.` or `..` segment (keys are validated earlier; this guards ids that
     /// come back from a server).
-    pub fn url<S: AsRef<str>>(&self, segments: &[S]) -> Result<Url> {
+    pub fn url<I>(&self, segments: I) -> Result<Url>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
         let mut url = self.base.clone();
         {
             let mut path = url

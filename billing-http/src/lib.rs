@@ -31,7 +31,7 @@ mod response;
 mod retry;
 
 pub use auth::Credentials;
-pub use cache::KeyCache;
+pub use cache::{KeyCache, LISTED_CAPACITY};
 pub use client::HttpClient;
 pub use config::HttpConfig;
 pub use dots::encode_segment_strict;

@@ -123,6 +123,7 @@ impl BillaBearBackend {
         )?;
         let next = pager::next_cursor(&list)?;
         let mut items = Vec::with_capacity(list.data.len());
+        let mut ids = Vec::with_capacity(list.data.len());
         for raw in list.data {
             let w: wire::Customer = decode(raw.clone(), "customer")?;
             // Customers created outside this library have no key: they are not listed.
@@ -130,10 +131,12 @@ impl BillaBearBackend {
                 continue;
             };
             if w.reference.as_deref() == Some(key.as_str()) {
-                self.customers.insert(key, w.id.clone());
+                ids.push((key, w.id.clone()));
             }
             items.push(convert::customer(&w, raw)?);
         }
+        // The page's ids, in the cache's page-sized part (a walk keeps one page of them).
+        self.customers.insert_listed(ids);
         Ok(Page::new(items, next))
     }
 }

@@ -164,13 +164,11 @@ impl KillBillBackend {
         let mut accounts = Vec::with_capacity(received);
         for raw in values {
             match serde_json::from_value::<wire::Account>(raw.clone()) {
-                Ok(a) if a.account_id.is_some() => {
-                    self.remember_account(&a);
-                    accounts.push((a, raw));
-                }
+                Ok(a) if a.account_id.is_some() => accounts.push((a, raw)),
                 _ => tracing::warn!(backend = NAME, "skipping an AccountJson without accountId"),
             }
         }
+        self.remember_listed_accounts(accounts.iter().map(|(a, _)| a));
         let ids: Vec<String> = accounts
             .iter()
             .map(|(a, _)| a.account_id.clone().unwrap_or_default())
