@@ -141,6 +141,12 @@ pub(crate) fn decode<T: DeserializeOwned>(value: Value, what: &str) -> Result<T>
         .map_err(|e| Error::decode(format!("cannot decode a BillaBear {what}: {e}")).with_source(e))
 }
 
+/// [`decode`] from a borrowed value, for records whose raw JSON is kept too (no deep copy).
+pub(crate) fn decode_ref<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+    T::deserialize(value)
+        .map_err(|e| Error::decode(format!("cannot decode a BillaBear {what}: {e}")).with_source(e))
+}
+
 impl BillaBearBackend {
     /// Builds the backend. No request is sent.
     ///
@@ -232,7 +238,7 @@ impl BillaBearBackend {
     ) -> Result<Record<wire::Customer>> {
         let raw = self.get_json(op, &["customer", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(raw.clone(), "customer")?,
+            wire: decode_ref(&raw, "customer")?,
             raw,
         })
     }
@@ -259,7 +265,7 @@ impl BillaBearBackend {
             for raw in &list.data {
                 if raw.get("reference").and_then(Value::as_str) == Some(key.as_str()) {
                     found.push(Record {
-                        wire: decode(raw.clone(), "customer")?,
+                        wire: decode_ref(raw, "customer")?,
                         raw: raw.clone(),
                     });
                 }
@@ -348,7 +354,7 @@ impl BillaBearBackend {
     ) -> Result<Record<wire::Subscription>> {
         let raw = self.get_json(op, &["subscription", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(raw.clone(), "subscription")?,
+            wire: decode_ref(&raw, "subscription")?,
             raw,
         })
     }

@@ -454,7 +454,8 @@ fn decode<T: DeserializeOwned>(
     let raw: serde_json::Value = response
         .json()
         .map_err(|e| e.with_backend(NAME).with_operation(op))?;
-    let typed = serde_json::from_value(raw.clone()).map_err(|e| {
+    // Decoded from a borrow: no copy of the whole answer.
+    let typed = T::deserialize(&raw).map_err(|e| {
         Error::decode(format!("unexpected Kill Bill JSON: {e}"))
             .with_backend(NAME)
             .with_operation(op)

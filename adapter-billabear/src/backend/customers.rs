@@ -9,7 +9,7 @@ use billing_core::{
 use billing_http::{Method, ordered_fanout};
 use serde_json::{Value, json};
 
-use super::{BillaBearBackend, METADATA_LIMITS, decode, tag};
+use super::{BillaBearBackend, METADATA_LIMITS, decode, decode_ref, tag};
 use crate::convert;
 use crate::pager;
 use crate::wire;
@@ -46,7 +46,7 @@ impl BillaBearBackend {
             .send_json(op, Method::POST, &["customer"], &body)
             .await?
             .json()?;
-        let w: wire::Customer = decode(raw.clone(), "customer")?;
+        let w: wire::Customer = decode_ref(&raw, "customer")?;
         self.customers.insert(new.key.clone(), w.id.clone());
         convert::customer(&w, raw)
     }
@@ -71,7 +71,7 @@ impl BillaBearBackend {
             .send_json(op, Method::PUT, &["customer", &current.wire.id], &body)
             .await?
             .json()?;
-        convert::customer(&decode(raw.clone(), "customer")?, raw)
+        convert::customer(&decode_ref(&raw, "customer")?, raw)
     }
 
     async fn delete_customer_inner(&self, key: &CustomerKey) -> Result<()> {
@@ -125,7 +125,7 @@ impl BillaBearBackend {
         let mut items = Vec::with_capacity(list.data.len());
         let mut ids = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Customer = decode(raw.clone(), "customer")?;
+            let w: wire::Customer = decode_ref(&raw, "customer")?;
             // Customers created outside this library have no key: they are not listed.
             let Some(key) = convert::customer_key_of(&w) else {
                 continue;

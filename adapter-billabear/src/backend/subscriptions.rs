@@ -10,7 +10,7 @@ use billing_http::Method;
 use chrono::Utc;
 use serde_json::Value;
 
-use super::{BillaBearBackend, Record, decode, tag};
+use super::{BillaBearBackend, Record, decode, decode_ref, tag};
 use crate::convert;
 use crate::pager;
 use crate::wire;
@@ -75,7 +75,7 @@ impl BillaBearBackend {
             )
             .await?
             .json()?;
-        let w: wire::Subscription = decode(raw.clone(), "subscription")?;
+        let w: wire::Subscription = decode_ref(&raw, "subscription")?;
         let (_, entry) = self
             .remember(&w, Some(&new.customer))
             .ok_or_else(|| Error::decode("BillaBear did not keep the subscription's metadata"))?;
@@ -107,7 +107,7 @@ impl BillaBearBackend {
         let now = Utc::now();
         let mut items = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Subscription = decode(raw.clone(), "subscription")?;
+            let w: wire::Subscription = decode_ref(&raw, "subscription")?;
             // Subscriptions created outside this library have no key: they are not listed.
             if self.remember(&w, Some(customer)).is_none() {
                 continue;
