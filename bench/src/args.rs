@@ -51,9 +51,16 @@ pub struct Args {
     /// Where to write the JSON (default `<target dir>/bench/latest.json`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The `billing-sim` binary (default: built in release mode by this command).
+    /// A `billing-sim` binary to run the simulators with (default: this binary, which embeds
+    /// them).
     #[arg(long)]
     pub sim_bin: Option<PathBuf>,
+    /// Internal: serve this vendor's simulator (the bench starts itself in this mode).
+    #[arg(long, value_enum, hide = true)]
+    pub serve_sim: Option<Vendor>,
+    /// Internal: customers to seed in `--serve-sim` mode.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub seed_customers: usize,
 }
 
 impl Args {

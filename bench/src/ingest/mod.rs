@@ -8,8 +8,6 @@ pub mod bodies;
 pub mod fidelity;
 pub mod official;
 
-use std::path::Path;
-
 use anyhow::Context;
 use billing::{EventOutcome, UsageEvent};
 use billing_sim::lago::LagoSim;
@@ -19,7 +17,7 @@ use crate::alloc;
 use crate::fixture;
 use crate::measure::{Sample, Stopwatch, median, per};
 use crate::raw::{self, RawRequest};
-use crate::simproc::SimProcess;
+use crate::simproc::{Launcher, SimProcess};
 use crate::vendor::Vendor;
 use fidelity::Template;
 
@@ -83,9 +81,9 @@ enum Side {
 }
 
 /// Runs section 1 for `vendor` against a fresh simulator process.
-pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Result<Report> {
+pub async fn run(vendor: Vendor, opts: &Options, launcher: &Launcher) -> anyhow::Result<Report> {
     let fidelity = fidelity::check(vendor, opts.concurrency).await?;
-    let sim = SimProcess::start(sim_bin, vendor, 0).await?;
+    let sim = SimProcess::start(launcher, vendor, 0).await?;
     let backend = vendor.connect(sim.url(), opts.concurrency)?;
     let subs = fixture::subscriptions(backend.as_ref(), "ing", opts.subscriptions).await?;
     let batch = bodies::batch_size(vendor);

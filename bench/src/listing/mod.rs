@@ -5,8 +5,6 @@
 
 pub mod walk;
 
-use std::path::Path;
-
 use anyhow::{Context, ensure};
 use billing::{BillingBackend, BillingExt};
 use futures::StreamExt;
@@ -17,7 +15,7 @@ use crate::alloc;
 use crate::inproc::{InProcess, request_line};
 use crate::measure::{Sample, Stopwatch, per};
 use crate::raw;
-use crate::simproc::SimProcess;
+use crate::simproc::{Launcher, SimProcess};
 use crate::vendor::Vendor;
 use walk::{Walked, Walker};
 
@@ -67,11 +65,11 @@ pub struct Report {
 }
 
 /// Runs section 2 for `vendor`.
-pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Result<Report> {
+pub async fn run(vendor: Vendor, opts: &Options, launcher: &Launcher) -> anyhow::Result<Report> {
     let (headers, compared) = fidelity(vendor, opts).await?;
     let mut sizes = Vec::with_capacity(opts.sizes.len());
     for &size in &opts.sizes {
-        let sim = SimProcess::start(sim_bin, vendor, size).await?;
+        let sim = SimProcess::start(launcher, vendor, size).await?;
         let backend = vendor.connect(sim.url(), opts.concurrency)?;
         let client = raw::client(opts.concurrency)?;
         let walker = Walker {
