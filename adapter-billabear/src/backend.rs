@@ -136,8 +136,9 @@ pub(crate) fn tag(op: Operation) -> impl Fn(Error) -> Error {
     move |e| e.with_backend(NAME).with_operation(op)
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(value: Value, what: &str) -> Result<T> {
-    serde_json::from_value(value)
+/// Decodes a record from its raw JSON, borrowed (the raw JSON is usually kept too).
+pub(crate) fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+    T::deserialize(value)
         .map_err(|e| Error::decode(format!("cannot decode a BillaBear {what}: {e}")).with_source(e))
 }
 
@@ -205,6 +206,24 @@ impl BillaBearBackend {
         self.http.send_ok(req).await?.json::<Value>()
     }
 
+    /// GET, decoding the body straight into `T` (a list's items stay raw JSON without being
+    /// parsed into a `Value` and rebuilt).
+    pub(crate) async fn get_as<T: DeserializeOwned>(
+        &self,
+        op: Operation,
+        segments: &[&str],
+        query: Vec<(&'static str, String)>,
+        what: &str,
+    ) -> Result<T> {
+        let mut req = self.request(op, Method::GET, segments)?;
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        self.http.send_ok(req).await?.json::<T>().map_err(|e| {
+            Error::decode(format!("cannot decode a BillaBear {what}: {}", e.message()))
+        })
+    }
+
     /// A request with a JSON body. POSTs are never resent after an unknown outcome (BillaBear
     /// has no idempotency key anywhere); PUTs are (a full replace is idempotent).
     pub(crate) async fn send_json<B: Serialize + ?Sized>(
@@ -232,7 +251,7 @@ impl BillaBearBackend {
     ) -> Result<Record<wire::Customer>> {
         let raw = self.get_json(op, &["customer", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(raw.clone(), "customer")?,
+            wire: decode(&raw, "customer")?,
             raw,
         })
     }
@@ -254,12 +273,11 @@ impl BillaBearBackend {
         while let Some(q) = query.take() {
             let mut params = q.params("limit");
             params.push(("reference", key.as_str().to_owned()));
-            let list: wire::List<Value> =
-                decode(self.get_json(op, &["customer"], params).await?, "list")?;
+            let list: wire::List<Value> = self.get_as(op, &["customer"], params, "list").await?;
             for raw in &list.data {
                 if raw.get("reference").and_then(Value::as_str) == Some(key.as_str()) {
                     found.push(Record {
-                        wire: decode(raw.clone(), "customer")?,
+                        wire: decode(raw, "customer")?,
                         raw: raw.clone(),
                     });
                 }
@@ -348,7 +366,7 @@ impl BillaBearBackend {
     ) -> Result<Record<wire::Subscription>> {
         let raw = self.get_json(op, &["subscription", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(raw.clone(), "subscription")?,
+            wire: decode(&raw, "subscription")?,
             raw,
         })
     }
@@ -364,11 +382,9 @@ impl BillaBearBackend {
         let mut query = Some(PageQuery::first(pager::MAX_PAGE));
         let mut seen = HashSet::new();
         while let Some(q) = query.take() {
-            let list: wire::List<Value> = decode(
-                self.get_json(op, &["subscription"], q.params("per_page"))
-                    .await?,
-                "list",
-            )?;
+            let list: wire::List<Value> = self
+                .get_as(op, &["subscription"], q.params("per_page"), "list")
+                .await?;
             for raw in &list.data {
                 let Ok(w) = serde_json::from_value::<wire::Subscription>(raw.clone()) else {
                     continue; // not one of ours if it does not even decode
@@ -474,11 +490,14 @@ impl BillaBearBackend {
         let mut query = Some(PageQuery::first(pager::MAX_PAGE));
         let mut seen = HashSet::new();
         while let Some(q) = query.take() {
-            let list: wire::List<wire::Plan> = decode(
-                self.get_json(op, &["subscription", "plans"], q.params("limit"))
-                    .await?,
-                "plan list",
-            )?;
+            let list: wire::List<wire::Plan> = self
+                .get_as(
+                    op,
+                    &["subscription", "plans"],
+                    q.params("limit"),
+                    "plan list",
+                )
+                .await?;
             query = pager::next_query(&list, pager::MAX_PAGE)?;
             plans.extend(list.data);
             if let Some(k) = query.as_ref().and_then(|q| q.last_key.clone())

@@ -377,13 +377,14 @@ impl KillBillBackend {
     {
         let (id, cached) = match self.subscription_ids.get(key) {
             Some(id) => (id, true),
-            None => (self.subscription_id(op, key).await?, false),
+            // Boxed: the lookup's state would otherwise sit in every call's future.
+            None => (Box::pin(self.subscription_id(op, key)).await?, false),
         };
         match call(id).await {
             Err(e) if cached && is_stale_id(&e) => {
                 self.subscription_ids.remove(key);
-                let id = self.subscription_id(op, key).await?;
-                call(id).await
+                let id = Box::pin(self.subscription_id(op, key)).await?;
+                Box::pin(call(id)).await
             }
             other => other,
         }
@@ -454,7 +455,8 @@ fn decode<T: DeserializeOwned>(
     let raw: serde_json::Value = response
         .json()
         .map_err(|e| e.with_backend(NAME).with_operation(op))?;
-    let typed = serde_json::from_value(raw.clone()).map_err(|e| {
+    // Decoded from a borrow: no copy of the whole answer.
+    let typed = T::deserialize(&raw).map_err(|e| {
         Error::decode(format!("unexpected Kill Bill JSON: {e}"))
             .with_backend(NAME)
             .with_operation(op)

@@ -24,7 +24,7 @@ pub enum Section {
 #[derive(Debug, Clone, Parser)]
 #[command(about)]
 pub struct Args {
-    /// Small sizes for development: 10,000 events, 1,000 and 10,000 customers, one round.
+    /// Small sizes for development: 10,000 events, 1,000 and 10,000 customers.
     #[arg(long)]
     pub quick: bool,
     /// Sections to run (comma-separated); `cpu` is derived from `ingest` and `list`.
@@ -43,16 +43,24 @@ pub struct Args {
     /// Requests in flight, for the adapters (`http.concurrency`) and the baselines alike.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
-    /// Rounds the ingestion is split into, alternating which side goes first (default 2; 1
-    /// with --quick).
+    /// Most rounds the ingestion is split into, each running both sides back to back and
+    /// alternating which goes first; the ratio is the median of the rounds'. Fewer are run when
+    /// a side's share of a round would be under 8 requests per connection.
     #[arg(long)]
     pub rounds: Option<usize>,
     /// Where to write the JSON (default `<target dir>/bench/latest.json`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The `billing-sim` binary (default: built in release mode by this command).
+    /// A `billing-sim` binary to run the simulators with (default: this binary, which embeds
+    /// them).
     #[arg(long)]
     pub sim_bin: Option<PathBuf>,
+    /// Internal: serve this vendor's simulator (the bench starts itself in this mode).
+    #[arg(long, value_enum, hide = true)]
+    pub serve_sim: Option<Vendor>,
+    /// Internal: customers to seed in `--serve-sim` mode.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub seed_customers: usize,
 }
 
 impl Args {
@@ -77,7 +85,7 @@ impl Args {
 
     /// Ingestion rounds.
     pub fn rounds(&self) -> usize {
-        self.rounds.unwrap_or(if self.quick { 1 } else { 2 }).max(1)
+        self.rounds.unwrap_or(100).max(1)
     }
 
     /// The JSON path.
@@ -117,7 +125,7 @@ mod tests {
             "lago",
         ]);
         assert_eq!(quick.events(), 10_000);
-        assert_eq!(quick.rounds(), 1);
+        assert_eq!(quick.rounds(), 100);
         assert!(!quick.wants(Section::List));
         assert_eq!(quick.vendors, vec![Vendor::Lago]);
     }

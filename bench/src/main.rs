@@ -13,8 +13,9 @@
 //! 3. Requests per operation, cold and warm caches.
 //! 4. Client CPU per call, adapter vs baseline.
 //!
-//! Timed sections run the simulators as separate `billing-sim` processes (release build), so
-//! this process's CPU time and memory are the client's.
+//! Timed sections run each simulator in a separate process (this binary started again in its
+//! hidden `--serve-sim` mode, or `--sim-bin`), so this process's CPU time and memory are the
+//! client's.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -52,13 +53,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(vendor) = args.serve_sim {
+        return simproc::serve(vendor, args.seed_customers).await;
+    }
     let started = Instant::now();
-    let timed = args.wants(Section::Ingest) || args.wants(Section::List);
-    let sim_bin = match (&args.sim_bin, timed) {
-        (Some(p), _) => Some(p.clone()),
-        (None, true) => Some(simproc::build_binary()?),
-        (None, false) => None,
-    };
+    let launcher = simproc::Launcher::new(args.sim_bin.as_deref())?;
     let mut report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         mode: if args.quick { "quick" } else { "full" }.to_owned(),
@@ -69,7 +68,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     vendors.sort();
     vendors.dedup();
 
-    if let (true, Some(bin)) = (args.wants(Section::Ingest), &sim_bin) {
+    if args.wants(Section::Ingest) {
         let opts = ingest::Options {
             events: args.events(),
             concurrency: args.concurrency,
@@ -79,7 +78,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         };
         for &v in &vendors {
             let t = Instant::now();
-            let r = ingest::run(v, &opts, bin)
+            let r = ingest::run(v, &opts, &launcher)
                 .await
                 .with_context(|| format!("ingestion, {}", v.name()))?;
             eprintln!(
@@ -91,7 +90,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             report.ingestion.push(r);
         }
     }
-    if let (true, Some(bin)) = (args.wants(Section::List), &sim_bin) {
+    if args.wants(Section::List) {
         let opts = listing::Options {
             sizes: args.listing_sizes(),
             page_size: 100,
@@ -99,7 +98,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         };
         for &v in &vendors {
             let t = Instant::now();
-            let r = listing::run(v, &opts, bin)
+            let r = listing::run(v, &opts, &launcher)
                 .await
                 .with_context(|| format!("listing, {}", v.name()))?;
             eprintln!("[list {}] {:.1} s", v.name(), t.elapsed().as_secs_f64());

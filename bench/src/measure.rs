@@ -86,6 +86,17 @@ pub fn per(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
 }
 
+/// The median of `values` (the mean of the middle two for an even count), 0 when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// A running measurement.
 #[derive(Debug)]
 pub struct Stopwatch {
@@ -152,5 +163,13 @@ mod tests {
         assert!((a.client_us_per_item() - 10_000.0).abs() < 1e-6);
         assert!((a.sim_cores() - 0.5).abs() < 1e-9);
         assert_eq!(Sample::default().items_per_s(), 0.0);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[f64::NAN, 1.0]), 1.0);
     }
 }

@@ -1,50 +1,86 @@
-//! A simulator in its own process: the `billing-sim` binary, built in release mode and started
-//! on an ephemeral port, so the bench process's CPU time and memory are the client's alone.
+//! A simulator in its own process, so the bench process's CPU time and memory are the client's
+//! alone. By default the process is this very binary in its hidden `--serve-sim` mode (the
+//! `billing-sim` library, built with the bench in one `cargo run --release`); `--sim-bin` runs
+//! a `billing-sim` binary instead.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use billing_sim::SimOptions;
+use billing_sim::billabear::BillaBearSim;
+use billing_sim::killbill::KillBillSim;
+use billing_sim::lago::LagoSim;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::cpu::{self, CpuTime};
 use crate::vendor::Vendor;
 
-/// Builds `billing-sim` in release mode (a no-op when it is up to date) and returns its path,
-/// next to this binary's target directory.
-pub fn build_binary() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "billing-sim",
-            "-p",
-            "billing-bench",
-        ])
-        .status()
-        .context("run cargo to build billing-sim")?;
-    if !status.success() {
-        bail!("building billing-sim failed ({status})");
+/// What to start a simulator process from.
+#[derive(Debug, Clone)]
+pub enum Launcher {
+    /// This binary, in `--serve-sim` mode.
+    SelfExe(PathBuf),
+    /// A `billing-sim` binary.
+    SimBin(PathBuf),
+}
+
+impl Launcher {
+    /// `--sim-bin` if given, else this binary.
+    pub fn new(sim_bin: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(match sim_bin {
+            Some(p) => Self::SimBin(p.to_path_buf()),
+            None => Self::SelfExe(std::env::current_exe().context("locate the bench binary")?),
+        })
     }
-    let exe = std::env::current_exe().context("locate the bench binary")?;
-    // <target>/<profile>/billing-bench -> <target>/release/billing-sim
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("the bench binary has no target directory")?;
-    let sim = target.join("release").join("billing-sim");
-    if !sim.exists() {
-        bail!(
-            "{} not found; build it with `cargo build --release -p billing-sim` or pass --sim-bin",
-            sim.display()
-        );
+
+    fn command(&self, vendor: Vendor, seed_customers: usize) -> Command {
+        let seed = seed_customers.to_string();
+        match self {
+            Self::SelfExe(exe) => {
+                let mut c = Command::new(exe);
+                c.args(["--serve-sim", vendor.name(), "--seed-customers", &seed]);
+                c
+            }
+            Self::SimBin(bin) => {
+                let mut c = Command::new(bin);
+                c.args(["--vendor", vendor.name(), "--port", "0"])
+                    .args(["--seed-customers", &seed]);
+                c
+            }
+        }
     }
-    Ok(sim)
+}
+
+/// The `--serve-sim` mode: starts `vendor`'s simulator on an ephemeral port with
+/// `seed_customers` customers, prints its URL, and serves until killed.
+///
+/// # Errors
+/// If the simulator cannot start.
+pub async fn serve(vendor: Vendor, seed_customers: usize) -> anyhow::Result<()> {
+    let options = SimOptions::default();
+    let (url, server) = match vendor {
+        Vendor::Lago => {
+            let sim = LagoSim::start(options).await?;
+            sim.seed_customers(seed_customers, "seed-");
+            (sim.api_url(), sim.into_server())
+        }
+        Vendor::Killbill => {
+            let sim = KillBillSim::start(options).await?;
+            sim.seed_accounts(seed_customers, "seed-");
+            (sim.base_url(), sim.into_server())
+        }
+        Vendor::Billabear => {
+            let sim = BillaBearSim::start(options).await?;
+            sim.seed_customers(seed_customers, "seed-");
+            (sim.api_url(), sim.into_server())
+        }
+    };
+    println!("{} simulator: {url}", vendor.name());
+    server.wait().await;
+    Ok(())
 }
 
 /// A running simulator process. Killed when dropped.
@@ -56,19 +92,22 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
-    /// Starts `bin --vendor <vendor> --port 0 --seed-customers <seed>` and waits for the URL it
+    /// Starts a simulator process with `seed_customers` customers and waits for the URL it
     /// prints once it is listening (after seeding).
-    pub async fn start(bin: &Path, vendor: Vendor, seed_customers: usize) -> anyhow::Result<Self> {
-        let mut child = Command::new(bin)
-            .args(["--vendor", vendor.name(), "--port", "0"])
-            .args(["--seed-customers", &seed_customers.to_string()])
+    pub async fn start(
+        launcher: &Launcher,
+        vendor: Vendor,
+        seed_customers: usize,
+    ) -> anyhow::Result<Self> {
+        let mut child = launcher
+            .command(vendor, seed_customers)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("start {}", bin.display()))?;
+            .with_context(|| format!("start the {} simulator ({launcher:?})", vendor.name()))?;
         let pid = child.id().context("the simulator exited at once")?;
         let stdout = child.stdout.take().context("simulator stdout")?;
         let mut lines = BufReader::new(stdout).lines();

@@ -138,13 +138,20 @@ impl HttpClient {
     ///
     /// # Errors
     /// As [`HttpClient::send`], plus the mapped error of a non-success response.
-    pub async fn send_ok(&self, request: ApiRequest) -> Result<ApiResponse> {
+    pub fn send_ok(
+        &self,
+        request: ApiRequest,
+    ) -> impl Future<Output = Result<ApiResponse>> + Send + '_ {
         let op = request.operation;
-        let response = self.send(request).await?;
-        if response.is_success() {
-            Ok(response)
-        } else {
-            Err(self.error(op, &response))
+        // The request goes into `send`'s box at once: this future stays a few words.
+        let sent = self.send(request);
+        async move {
+            let response = sent.await?;
+            if response.is_success() {
+                Ok(response)
+            } else {
+                Err(self.error(op, &response))
+            }
         }
     }
 

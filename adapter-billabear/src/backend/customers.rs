@@ -46,7 +46,7 @@ impl BillaBearBackend {
             .send_json(op, Method::POST, &["customer"], &body)
             .await?
             .json()?;
-        let w: wire::Customer = decode(raw.clone(), "customer")?;
+        let w: wire::Customer = decode(&raw, "customer")?;
         self.customers.insert(new.key.clone(), w.id.clone());
         convert::customer(&w, raw)
     }
@@ -71,7 +71,7 @@ impl BillaBearBackend {
             .send_json(op, Method::PUT, &["customer", &current.wire.id], &body)
             .await?
             .json()?;
-        convert::customer(&decode(raw.clone(), "customer")?, raw)
+        convert::customer(&decode(&raw, "customer")?, raw)
     }
 
     async fn delete_customer_inner(&self, key: &CustomerKey) -> Result<()> {
@@ -79,11 +79,14 @@ impl BillaBearBackend {
         let customer = self.customer_record(op, key).await?;
         let id = customer.wire.id.as_str();
         // Disabling does not end subscriptions in BillaBear: cancel every one still running.
-        let list: wire::List<wire::Subscription> = decode(
-            self.get_json(op, &["customer", id, "subscription"], Vec::new())
-                .await?,
-            "subscription list",
-        )?;
+        let list: wire::List<wire::Subscription> = self
+            .get_as(
+                op,
+                &["customer", id, "subscription"],
+                Vec::new(),
+                "subscription list",
+            )
+            .await?;
         let running: Vec<String> = list
             .data
             .into_iter()
@@ -116,16 +119,14 @@ impl BillaBearBackend {
     async fn list_customers_inner(&self, page: &PageRequest) -> Result<Page<Customer>> {
         let op = Operation::ListCustomers;
         let query = pager::page_query(page)?;
-        let list: wire::List<Value> = decode(
-            self.get_json(op, &["customer"], query.params("limit"))
-                .await?,
-            "customer list",
-        )?;
+        let list: wire::List<Value> = self
+            .get_as(op, &["customer"], query.params("limit"), "customer list")
+            .await?;
         let next = pager::next_cursor(&list)?;
         let mut items = Vec::with_capacity(list.data.len());
         let mut ids = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Customer = decode(raw.clone(), "customer")?;
+            let w: wire::Customer = decode(&raw, "customer")?;
             // Customers created outside this library have no key: they are not listed.
             let Some(key) = convert::customer_key_of(&w) else {
                 continue;

@@ -75,7 +75,7 @@ impl BillaBearBackend {
             )
             .await?
             .json()?;
-        let w: wire::Subscription = decode(raw.clone(), "subscription")?;
+        let w: wire::Subscription = decode(&raw, "subscription")?;
         let (_, entry) = self
             .remember(&w, Some(&new.customer))
             .ok_or_else(|| Error::decode("BillaBear did not keep the subscription's metadata"))?;
@@ -99,15 +99,14 @@ impl BillaBearBackend {
         let customer_id = self.customer_id(op, customer).await?;
         let mut params = query.params("per_page");
         params.push(("customer", customer_id));
-        let list: wire::List<Value> = decode(
-            self.get_json(op, &["subscription"], params).await?,
-            "subscription list",
-        )?;
+        let list: wire::List<Value> = self
+            .get_as(op, &["subscription"], params, "subscription list")
+            .await?;
         let next = pager::next_cursor(&list)?;
         let now = Utc::now();
         let mut items = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Subscription = decode(raw.clone(), "subscription")?;
+            let w: wire::Subscription = decode(&raw, "subscription")?;
             // Subscriptions created outside this library have no key: they are not listed.
             if self.remember(&w, Some(customer)).is_none() {
                 continue;

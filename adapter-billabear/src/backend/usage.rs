@@ -14,7 +14,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::Number;
 
-use super::{BillaBearBackend, NAME, SubRef, decode, tag};
+use super::{BillaBearBackend, NAME, SubRef, tag};
 use crate::convert;
 use crate::wire;
 
@@ -224,11 +224,14 @@ impl BillaBearBackend {
             Some(metric) => {
                 let customer = Self::customer_of(&entry, &query.subscription)?;
                 let customer_id = self.customer_id(op, &customer).await?;
-                let costs: wire::Costs = decode(
-                    self.get_json(op, &["customer", &customer_id, "costs"], Vec::new())
-                        .await?,
-                    "cost estimate",
-                )?;
+                let costs: wire::Costs = self
+                    .get_as(
+                        op,
+                        &["customer", &customer_id, "costs"],
+                        Vec::new(),
+                        "cost estimate",
+                    )
+                    .await?;
                 let matching: Vec<&wire::MetricCost> = costs
                     .costs
                     .iter()

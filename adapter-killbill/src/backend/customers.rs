@@ -6,6 +6,7 @@ use billing_core::{
     Page, PageRequest, Result,
 };
 use billing_http::{Method, ordered_fanout};
+use serde::Deserialize;
 
 use super::{AccountRef, KillBillBackend, NAME, decode, is_stale_id, tag};
 use crate::convert;
@@ -159,11 +160,13 @@ impl KillBillBackend {
             .query("offset", offset.offset.to_string())
             .query("limit", offset.limit.to_string());
         let response = self.http.send_ok(request).await?;
-        let (values, _) = decode::<Vec<serde_json::Value>>(op, &response)?;
+        let values: Vec<serde_json::Value> = response
+            .json()
+            .map_err(|e| e.with_backend(NAME).with_operation(op))?;
         let received = values.len();
         let mut accounts = Vec::with_capacity(received);
         for raw in values {
-            match serde_json::from_value::<wire::Account>(raw.clone()) {
+            match wire::Account::deserialize(&raw) {
                 Ok(a) if a.account_id.is_some() => accounts.push((a, raw)),
                 _ => tracing::warn!(backend = NAME, "skipping an AccountJson without accountId"),
             }

@@ -7,6 +7,7 @@ use billing_core::{
     PlanCode, Result, Subscription, SubscriptionKey, SubscriptionStatus, SubscriptionStore,
 };
 use billing_http::{ApiRequest, Method};
+use serde::Deserialize;
 
 use super::{KillBillBackend, tag};
 use crate::convert;
@@ -136,7 +137,7 @@ impl KillBillBackend {
         let now = Utc::now();
         let mut all = Vec::new();
         for raw in bundles.into_iter().flat_map(|b| b.subscriptions) {
-            let sub: wire::Subscription = serde_json::from_value(raw.clone())
+            let sub = wire::Subscription::deserialize(&raw)
                 .map_err(|e| Error::decode(format!("unexpected SubscriptionJson: {e}")))?;
             self.remember_subscription(&sub);
             all.push(convert::subscription(

@@ -182,10 +182,13 @@ impl UsageRecorder for LagoBackend {
                 Err(e) => outcomes.reject(i, e),
             }
         }
-        let chunks: Vec<Vec<(usize, wire::EventInput)>> = ready
-            .chunks(BATCH_MAX)
-            .map(<[(usize, wire::EventInput)]>::to_vec)
-            .collect();
+        // Moved into chunks, not copied.
+        let mut chunks: Vec<Vec<(usize, wire::EventInput)>> =
+            Vec::with_capacity(ready.len().div_ceil(BATCH_MAX));
+        let mut ready = ready.into_iter().peekable();
+        while ready.peek().is_some() {
+            chunks.push(ready.by_ref().take(BATCH_MAX).collect());
+        }
         let sent = ordered_fanout(chunks, self.client.concurrency(), |chunk| {
             self.send_chunk(chunk)
         })

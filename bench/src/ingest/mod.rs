@@ -8,17 +8,16 @@ pub mod bodies;
 pub mod fidelity;
 pub mod official;
 
-use std::path::Path;
-
 use anyhow::Context;
 use billing::{EventOutcome, UsageEvent};
 use billing_sim::lago::LagoSim;
 use serde::Serialize;
 
+use crate::alloc;
 use crate::fixture;
-use crate::measure::{Sample, Stopwatch, per};
+use crate::measure::{Sample, Stopwatch, median, per};
 use crate::raw::{self, RawRequest};
-use crate::simproc::SimProcess;
+use crate::simproc::{Launcher, SimProcess};
 use crate::vendor::Vendor;
 use fidelity::Template;
 
@@ -29,7 +28,8 @@ pub struct Options {
     pub events: usize,
     /// Requests in flight, for the adapter (`http.concurrency`) and the baseline alike.
     pub concurrency: usize,
-    /// Rounds the events are split into, alternating which side goes first.
+    /// Most rounds the events are split into (fewer when a side's share of a round would be
+    /// under 8 requests per connection), alternating which side goes first.
     pub rounds: usize,
     /// Subscriptions the events are spread over.
     pub subscriptions: usize,
@@ -56,14 +56,22 @@ pub struct Report {
     pub adapter: Sample,
     /// The raw baseline.
     pub baseline: Sample,
-    /// Adapter events/s over baseline events/s.
+    /// Adapter events/s over baseline events/s: the median of the rounds' ratios. Each round
+    /// runs both sides back to back (alternating which goes first), so a burst of load from
+    /// elsewhere on the machine hits one round's pair, not one side.
     pub ratio: f64,
+    /// Every round's ratio, in order.
+    pub round_ratios: Vec<f64>,
+    /// Total adapter events/s over total baseline events/s (all rounds summed).
+    pub ratio_of_totals: f64,
     /// The official `lago-client` (Lago only), one event per request.
     pub official: Option<Sample>,
     /// The raw baseline at `saturation_concurrency`.
     pub saturation: Sample,
     /// Its concurrency.
     pub saturation_concurrency: usize,
+    /// Allocations per event, adapter and baseline.
+    pub allocations: Allocations,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,9 +81,9 @@ enum Side {
 }
 
 /// Runs section 1 for `vendor` against a fresh simulator process.
-pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Result<Report> {
+pub async fn run(vendor: Vendor, opts: &Options, launcher: &Launcher) -> anyhow::Result<Report> {
     let fidelity = fidelity::check(vendor, opts.concurrency).await?;
-    let sim = SimProcess::start(sim_bin, vendor, 0).await?;
+    let sim = SimProcess::start(launcher, vendor, 0).await?;
     let backend = vendor.connect(sim.url(), opts.concurrency)?;
     let subs = fixture::subscriptions(backend.as_ref(), "ing", opts.subscriptions).await?;
     let batch = bodies::batch_size(vendor);
@@ -95,7 +103,14 @@ pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Resu
 
     let mut adapter = Sample::default();
     let mut baseline = Sample::default();
-    let rounds = opts.rounds.max(1);
+    let mut round_ratios = Vec::new();
+    // As many rounds as allowed, as long as each side of a round keeps the connections busy for
+    // several waves of requests.
+    let requests = opts.events.div_ceil(batch);
+    let rounds = opts
+        .rounds
+        .min(requests / (MIN_ROUND_WAVES * opts.concurrency.max(1)))
+        .max(1);
     for round in 0..rounds {
         let range = opts.events * round / rounds..opts.events * (round + 1) / rounds;
         let at = fixture::now_ms();
@@ -106,27 +121,37 @@ pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Resu
         } else {
             [Side::Adapter, Side::Baseline]
         };
+        let (mut a, mut b) = (Sample::default(), Sample::default());
         for side in order {
             match side {
                 Side::Baseline => {
                     let watch = Stopwatch::start(Some(&sim));
                     let out = raw::send_all(&client, &b_requests, opts.concurrency).await;
-                    baseline.add(&watch.stop(
-                        Some(&sim),
-                        range.len(),
-                        b_requests.len(),
-                        out.failed,
-                    ));
+                    b = watch.stop(Some(&sim), range.len(), b_requests.len(), out.failed);
                 }
                 Side::Adapter => {
                     let watch = Stopwatch::start(Some(&sim));
                     let failed = record(backend.as_ref(), &a_events).await?;
                     let requests = a_events.len().div_ceil(batch);
-                    adapter.add(&watch.stop(Some(&sim), range.len(), requests, failed));
+                    a = watch.stop(Some(&sim), range.len(), requests, failed);
                 }
             }
         }
+        round_ratios.push(per(a.items_per_s(), b.items_per_s()));
+        adapter.add(&a);
+        baseline.add(&b);
     }
+
+    let allocations = census(&CensusRun {
+        vendor,
+        backend: backend.as_ref(),
+        client: &client,
+        target: &target,
+        subs: &subs.keys,
+        events: (CENSUS_REQUESTS * batch).min(opts.events),
+        concurrency: opts.concurrency,
+    })
+    .await?;
 
     let official = match vendor {
         Vendor::Lago => Some(official_run(&sim, opts, &subs.keys).await?),
@@ -150,12 +175,70 @@ pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Resu
         concurrency: opts.concurrency,
         rounds,
         requests_compared: fidelity.compared,
-        ratio: per(adapter.items_per_s(), baseline.items_per_s()),
+        ratio: median(&round_ratios),
+        ratio_of_totals: per(adapter.items_per_s(), baseline.items_per_s()),
+        round_ratios,
         adapter,
         baseline,
         official,
         saturation,
         saturation_concurrency,
+        allocations,
+    })
+}
+
+/// Each side of a round sends at least this many times `concurrency` requests.
+const MIN_ROUND_WAVES: usize = 8;
+
+/// Requests per side in the allocation count.
+const CENSUS_REQUESTS: usize = 500;
+
+/// Allocations per event on each side, counted on an untimed run after the timed rounds (the
+/// counting slows every allocation, so it stays off while timing).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Allocations {
+    /// Events of the counted run, per side.
+    pub events: usize,
+    /// The adapter's allocations per event (this process, every thread: reqwest and hyper
+    /// included).
+    pub adapter_per_event: f64,
+    /// The baseline's, sending requests built before counting started.
+    pub baseline_per_event: f64,
+}
+
+struct CensusRun<'a> {
+    vendor: Vendor,
+    backend: &'a dyn billing::BillingBackend,
+    client: &'a reqwest::Client,
+    target: &'a Target,
+    subs: &'a [billing::SubscriptionKey],
+    events: usize,
+    concurrency: usize,
+}
+
+async fn census(run: &CensusRun<'_>) -> anyhow::Result<Allocations> {
+    let at = fixture::now_ms();
+    let a_events = fixture::events("ca-", 0..run.events, run.subs, at)?;
+    let b_requests = run
+        .target
+        .requests(&fixture::events("cb-", 0..run.events, run.subs, at)?)?;
+    let counting = alloc::Census::start();
+    let before = alloc::allocations();
+    let failed = record(run.backend, &a_events).await?;
+    let adapter = alloc::allocations() - before;
+    let before = alloc::allocations();
+    let out = raw::send_all(run.client, &b_requests, run.concurrency).await;
+    let baseline = alloc::allocations() - before;
+    drop(counting);
+    anyhow::ensure!(
+        failed == 0 && out.failed == 0,
+        "{:?}: events failed in the allocation count",
+        run.vendor
+    );
+    Ok(Allocations {
+        events: run.events,
+        adapter_per_event: per(adapter as f64, run.events as f64),
+        baseline_per_event: per(baseline as f64, run.events as f64),
     })
 }
 

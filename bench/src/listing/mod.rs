@@ -5,8 +5,6 @@
 
 pub mod walk;
 
-use std::path::Path;
-
 use anyhow::{Context, ensure};
 use billing::{BillingBackend, BillingExt};
 use futures::StreamExt;
@@ -17,7 +15,7 @@ use crate::alloc;
 use crate::inproc::{InProcess, request_line};
 use crate::measure::{Sample, Stopwatch, per};
 use crate::raw;
-use crate::simproc::SimProcess;
+use crate::simproc::{Launcher, SimProcess};
 use crate::vendor::Vendor;
 use walk::{Walked, Walker};
 
@@ -67,11 +65,11 @@ pub struct Report {
 }
 
 /// Runs section 2 for `vendor`.
-pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Result<Report> {
+pub async fn run(vendor: Vendor, opts: &Options, launcher: &Launcher) -> anyhow::Result<Report> {
     let (headers, compared) = fidelity(vendor, opts).await?;
     let mut sizes = Vec::with_capacity(opts.sizes.len());
     for &size in &opts.sizes {
-        let sim = SimProcess::start(sim_bin, vendor, size).await?;
+        let sim = SimProcess::start(launcher, vendor, size).await?;
         let backend = vendor.connect(sim.url(), opts.concurrency)?;
         let client = raw::client(opts.concurrency)?;
         let walker = Walker {
@@ -87,19 +85,37 @@ pub async fn run(vendor: Vendor, opts: &Options, sim_bin: &Path) -> anyhow::Resu
             .await
             .context("first page")?;
 
-        let base = alloc::reset_peak();
-        let watch = Stopwatch::start(Some(&sim));
-        let raw_walk = walker.walk(&client).await?;
-        let baseline = watch.stop(Some(&sim), raw_walk.items, raw_walk.requests, 0);
-        let baseline_peak = alloc::peak().saturating_sub(base);
-
-        let base = alloc::reset_peak();
-        let watch = Stopwatch::start(Some(&sim));
-        let walked = adapter_walk(backend.as_ref(), opts.page_size).await?;
+        // Both walks run with the allocation tracking on (cheap: see `alloc`), in turn, the
+        // raw one first for the first size and second for the next.
+        let tracking = alloc::Tracking::start();
+        let raw_first = sizes.len() % 2 == 0;
+        let mut raw = None;
+        let mut ours = None;
+        for raw_turn in [raw_first, !raw_first] {
+            let base = alloc::reset_peak();
+            let watch = Stopwatch::start(Some(&sim));
+            if raw_turn {
+                let walked = walker.walk(&client).await?;
+                let sample = watch.stop(Some(&sim), walked.items, walked.requests, 0);
+                raw = Some((walked, sample, alloc::above(alloc::peak(), base)));
+            } else {
+                let walked = adapter_walk(backend.as_ref(), opts.page_size).await?;
+                let sample = watch.stop(Some(&sim), walked.items, 0, 0);
+                let retained =
+                    i64::try_from(alloc::current().saturating_sub(base)).unwrap_or(i64::MAX);
+                ours = Some((walked, sample, alloc::above(alloc::peak(), base), retained));
+            }
+        }
+        drop(tracking);
+        let (
+            Some((raw_walk, baseline, baseline_peak)),
+            Some((walked, mut adapter, adapter_peak, retained)),
+        ) = (raw, ours)
+        else {
+            anyhow::bail!("internal: a walk did not run");
+        };
         // Same request lines as the raw walk (checked by `fidelity` on a small walk).
-        let adapter = watch.stop(Some(&sim), walked.items, raw_walk.requests, 0);
-        let adapter_peak = alloc::peak().saturating_sub(base);
-        let retained = alloc::current() as i64 - base as i64;
+        adapter.requests = raw_walk.requests;
         drop(backend);
         sim.stop().await;
 

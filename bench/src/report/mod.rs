@@ -50,6 +50,9 @@ pub struct CpuRow {
     pub ratio: f64,
     /// Adapter minus baseline per request: the adapter layer's own cost of one call.
     pub adapter_layer_us_per_request: f64,
+    /// Allocations per item, adapter and baseline (ingestion: counted on an untimed run; a
+    /// count, so steadier than the CPU times on a shared machine).
+    pub allocations_per_item: Option<(f64, f64)>,
 }
 
 impl CpuRow {
@@ -64,6 +67,7 @@ impl CpuRow {
             ratio: per(adapter.client_us_per_item(), baseline.client_us_per_item()),
             adapter_layer_us_per_request: adapter.client_us_per_request()
                 - baseline.client_us_per_request(),
+            allocations_per_item: None,
         }
     }
 }
@@ -74,7 +78,12 @@ impl Report {
         let mut rows = Vec::new();
         for r in &self.ingestion {
             let workload = format!("ingest {} events, batch {}", int(r.events), r.batch_size);
-            rows.push(CpuRow::of(r.vendor, workload, &r.adapter, &r.baseline));
+            let mut row = CpuRow::of(r.vendor, workload, &r.adapter, &r.baseline);
+            row.allocations_per_item = Some((
+                r.allocations.adapter_per_event,
+                r.allocations.baseline_per_event,
+            ));
+            rows.push(row);
         }
         for r in &self.listing {
             if let Some(s) = r.sizes.last() {
@@ -108,7 +117,7 @@ impl Report {
 
     fn ingestion_table(&self) -> Table {
         let mut t = Table::new(
-            "1. Usage ingestion (simulator in its own process; client and simulator share the CPUs)",
+            "1. Usage ingestion (simulator in its own process; client and simulator share the CPUs; the adapter's \"vs baseline\" is the median of paired rounds, the other rows' a ratio of totals)",
             &[
                 "vendor",
                 "client",
@@ -125,7 +134,8 @@ impl Report {
         );
         for r in &self.ingestion {
             let name = r.vendor.name();
-            let line = |label: String, conc: usize, s: &Sample| {
+            let line = |label: String, conc: usize, s: &Sample, ratio: Option<f64>| {
+                let ratio = ratio.unwrap_or_else(|| per(s.items_per_s(), r.baseline.items_per_s()));
                 vec![
                     name.to_owned(),
                     label,
@@ -133,7 +143,7 @@ impl Report {
                     conc.to_string(),
                     rate(s.items_per_s()),
                     rate(s.requests_per_s()),
-                    format!("{:.2}", per(s.items_per_s(), r.baseline.items_per_s())),
+                    format!("{ratio:.2}"),
                     fixed(s.client_cores(), 2),
                     fixed(s.sim_cores(), 2),
                     fixed(s.sim_us_per_request(), 0),
@@ -144,23 +154,27 @@ impl Report {
                 format!("adapter (batch {})", r.batch_size),
                 r.concurrency,
                 &r.adapter,
+                Some(r.ratio),
             ));
             t.row(line(
                 "raw reqwest baseline".to_owned(),
                 r.concurrency,
                 &r.baseline,
+                None,
             ));
             if let Some(o) = &r.official {
                 t.row(line(
                     "lago-client 0.1 (1 event/request)".to_owned(),
                     r.concurrency,
                     o,
+                    None,
                 ));
             }
             t.row(line(
                 "raw baseline, more in flight".to_owned(),
                 r.saturation_concurrency,
                 &r.saturation,
+                None,
             ));
         }
         t
@@ -168,7 +182,7 @@ impl Report {
 
     fn listing_table(&self) -> Table {
         let mut t = Table::new(
-            "2. Listing customers (BillingExt::customers() stream vs raw page fetching; peak = most bytes allocated at once during the walk, above its start)",
+            "2. Listing customers (BillingExt::customers() stream vs raw page fetching, a page at a time; peak = most bytes the walk had allocated at once above its start, to within 16 KiB per thread: the page, its JSON and items, and the caches' page-sized part; retained = still allocated after the walk)",
             &[
                 "vendor",
                 "customers",
@@ -234,7 +248,7 @@ impl Report {
 
     fn cpu_table(&self) -> Table {
         let mut t = Table::new(
-            "4. Client CPU per call (user + system, getrusage of the bench process during sections 1-2)",
+            "4. Client CPU per call (user + system, getrusage of the bench process during sections 1-2; allocations counted on a separate untimed run of 500 requests a side)",
             &[
                 "vendor",
                 "workload",
@@ -244,6 +258,8 @@ impl Report {
                 "adapter µs/request",
                 "raw µs/request",
                 "adapter layer µs/request",
+                "adapter allocs/item",
+                "raw allocs/item",
             ],
         );
         for r in &self.cpu {
@@ -256,6 +272,10 @@ impl Report {
                 fixed(r.adapter_us_per_request, 1),
                 fixed(r.baseline_us_per_request, 1),
                 fixed(r.adapter_layer_us_per_request, 1),
+                r.allocations_per_item
+                    .map_or_else(|| "-".to_owned(), |(a, _)| fixed(a, 1)),
+                r.allocations_per_item
+                    .map_or_else(|| "-".to_owned(), |(_, b)| fixed(b, 1)),
             ]);
         }
         t

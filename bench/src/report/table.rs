@@ -66,6 +66,7 @@ impl Table {
 /// Whether a cell reads as a number (digits with separators, a ratio, a percentage).
 fn is_numeric(s: &str) -> bool {
     let s = s.trim();
+    let s = s.strip_prefix('-').unwrap_or(s);
     !s.is_empty()
         && s.chars().next().is_some_and(|c| c.is_ascii_digit())
         && s.chars()
@@ -125,5 +126,6 @@ mod tests {
         let text = t.render();
         assert!(text.contains("| a    | 1,000 |"), "{text}");
         assert!(text.contains("| bb   |     7 |"), "{text}");
+        assert!(is_numeric("-0.5") && !is_numeric("-"));
     }
 }
