@@ -95,6 +95,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             sizes: args.listing_sizes(),
             page_size: 100,
             concurrency: args.concurrency,
+            pairs: 5,
         };
         for &v in &vendors {
             let t = Instant::now();

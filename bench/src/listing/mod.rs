@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::alloc;
 use crate::inproc::{InProcess, request_line};
-use crate::measure::{Sample, Stopwatch, per};
+use crate::measure::{Sample, Stopwatch, median, per};
 use crate::raw;
 use crate::simproc::{Launcher, SimProcess};
 use crate::vendor::Vendor;
@@ -28,6 +28,29 @@ pub struct Options {
     pub page_size: usize,
     /// Requests in flight (Kill Bill's per-account reads fan out).
     pub concurrency: usize,
+    /// Pairs of walks at every size but the largest, which is walked once a side (it is there
+    /// to show that memory follows the page, and takes longest).
+    pub pairs: usize,
+}
+
+impl Options {
+    /// Pairs of walks at `size`.
+    pub fn pairs_for(&self, size: usize) -> usize {
+        if self.sizes.last() == Some(&size) {
+            1
+        } else {
+            self.pairs.max(1)
+        }
+    }
+}
+
+/// A walk that did not list every seeded customer is a bug, not a figure.
+fn check_walked(vendor: Vendor, side: &str, items: usize, size: usize) -> anyhow::Result<()> {
+    ensure!(
+        items == size,
+        "{vendor:?}: the {side} walk listed {items} of {size} customers"
+    );
+    Ok(())
 }
 
 /// One size's figures.
@@ -35,11 +58,13 @@ pub struct Options {
 pub struct SizeReport {
     /// Customers seeded and walked.
     pub customers: usize,
-    /// The adapter's stream.
+    /// Walks per side (in pairs, alternating which side goes first).
+    pub pairs: usize,
+    /// The adapter's streams, summed.
     pub adapter: Sample,
-    /// The raw walk.
+    /// The raw walks, summed.
     pub baseline: Sample,
-    /// Adapter items/s over baseline items/s.
+    /// Adapter items/s over baseline items/s: the median of the pairs' ratios.
     pub ratio: f64,
     /// Most bytes the adapter's walk had allocated at once, above where it started.
     pub adapter_peak_bytes: usize,
@@ -85,53 +110,59 @@ pub async fn run(vendor: Vendor, opts: &Options, launcher: &Launcher) -> anyhow:
             .await
             .context("first page")?;
 
-        // Both walks run with the allocation tracking on (cheap: see `alloc`), in turn, the
-        // raw one first for the first size and second for the next.
+        // The walks run with the allocation tracking on (cheap: see `alloc`), in pairs: both
+        // sides back to back, alternating which goes first; the ratio is the median of the
+        // pairs'. Peaks are the highest of a side's walks (the first, which also fills the
+        // caches); retained is what the adapter's first walk left allocated.
+        let pairs = opts.pairs_for(size);
         let tracking = alloc::Tracking::start();
-        let raw_first = sizes.len() % 2 == 0;
-        let mut raw = None;
-        let mut ours = None;
-        for raw_turn in [raw_first, !raw_first] {
-            let base = alloc::reset_peak();
-            let watch = Stopwatch::start(Some(&sim));
-            if raw_turn {
-                let walked = walker.walk(&client).await?;
-                let sample = watch.stop(Some(&sim), walked.items, walked.requests, 0);
-                raw = Some((walked, sample, alloc::above(alloc::peak(), base)));
-            } else {
-                let walked = adapter_walk(backend.as_ref(), opts.page_size).await?;
-                let sample = watch.stop(Some(&sim), walked.items, 0, 0);
-                let retained =
-                    i64::try_from(alloc::current().saturating_sub(base)).unwrap_or(i64::MAX);
-                ours = Some((walked, sample, alloc::above(alloc::peak(), base), retained));
+        let mut baseline = Sample::default();
+        let mut adapter = Sample::default();
+        let mut ratios = Vec::with_capacity(pairs);
+        let (mut baseline_peak, mut adapter_peak, mut retained) = (0, 0, None);
+        let mut raw_requests = 0;
+        for pair in 0..pairs {
+            let raw_first = (sizes.len() + pair) % 2 == 0;
+            let mut pair_samples = (Sample::default(), Sample::default());
+            for raw_turn in [raw_first, !raw_first] {
+                let base = alloc::reset_peak();
+                let watch = Stopwatch::start(Some(&sim));
+                if raw_turn {
+                    let walked = walker.walk(&client).await?;
+                    check_walked(vendor, "raw", walked.items, size)?;
+                    raw_requests = walked.requests;
+                    pair_samples.1 = watch.stop(Some(&sim), walked.items, walked.requests, 0);
+                    baseline_peak = baseline_peak.max(alloc::above(alloc::peak(), base));
+                } else {
+                    let walked = adapter_walk(backend.as_ref(), opts.page_size).await?;
+                    check_walked(vendor, "adapter", walked.items, size)?;
+                    pair_samples.0 = watch.stop(Some(&sim), walked.items, 0, 0);
+                    adapter_peak = adapter_peak.max(alloc::above(alloc::peak(), base));
+                    retained.get_or_insert(
+                        i64::try_from(alloc::current().saturating_sub(base)).unwrap_or(i64::MAX),
+                    );
+                }
             }
+            ratios.push(per(
+                pair_samples.0.items_per_s(),
+                pair_samples.1.items_per_s(),
+            ));
+            adapter.add(&pair_samples.0);
+            baseline.add(&pair_samples.1);
         }
         drop(tracking);
-        let (
-            Some((raw_walk, baseline, baseline_peak)),
-            Some((walked, mut adapter, adapter_peak, retained)),
-        ) = (raw, ours)
-        else {
-            anyhow::bail!("internal: a walk did not run");
-        };
         // Same request lines as the raw walk (checked by `fidelity` on a small walk).
-        adapter.requests = raw_walk.requests;
+        adapter.requests = raw_requests * pairs;
         drop(backend);
         sim.stop().await;
-
-        ensure!(
-            walked.items == size && raw_walk.items == size,
-            "{vendor:?}: walked {} (adapter) and {} (raw) of {size} customers",
-            walked.items,
-            raw_walk.items
-        );
         sizes.push(SizeReport {
             customers: size,
-            ratio: per(adapter.items_per_s(), baseline.items_per_s()),
+            pairs,
+            ratio: median(&ratios),
             adapter,
             baseline,
             adapter_peak_bytes: adapter_peak,
-            adapter_retained_bytes: retained,
+            adapter_retained_bytes: retained.unwrap_or_default(),
             baseline_peak_bytes: baseline_peak,
         });
     }
