@@ -26,6 +26,7 @@ mod endpoint;
 mod errors;
 mod fanout;
 mod outcome;
+mod parser_contract;
 mod request;
 mod response;
 mod retry;
@@ -42,6 +43,7 @@ pub use errors::{
 };
 pub use fanout::ordered_fanout;
 pub use outcome::outcome_unknown;
+pub use parser_contract::check_vendor_errors;
 pub use request::ApiRequest;
 pub use response::{ApiResponse, MAX_BODY_BYTES};
 pub use retry::{Idempotency, server_delay};
