@@ -22,9 +22,11 @@
 //!   with the column's 9 decimals.
 //! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
 //!   observed) and `/catalog/versions`; XML upload answers 501.
-//! - `GET /1.0/kb/test/clock` (the simulated time).
+//! - The test-mode clock, `/1.0/kb/test/clock`: read (`GET`), set (`POST ?requestedDate=`) and
+//!   moved (`PUT ?days=&months=`), as on a server started in test mode.
 //!
-//! Time is a frozen clock (see [`KillBillSim::advance_clock`]). Billing periods are monthly,
+//! Time is real time plus an offset, as Kill Bill's test-mode `ClockMock` (see
+//! [`KillBillSim::advance_clock`] and the `/test/clock` resource). Billing periods are monthly,
 //! on the account's bill-cycle day (set from the first recurring subscription's start), and
 //! local dates become instants at the account's reference time of day, as on the server.
 //! Invoicing is not simulated: a subscription is charged through the end of its current
@@ -56,6 +58,7 @@ mod seed;
 mod state;
 mod subscriptions;
 mod tenants;
+mod test_clock;
 mod time;
 mod timeline;
 mod usage;
@@ -232,13 +235,14 @@ impl KillBillSim {
     }
 
     /// Moves the simulated clock forward (scheduled cancellations and plan changes take
-    /// effect, billing periods roll over). Rust-level only: no HTTP endpoint.
+    /// effect, billing periods roll over), like `PUT /1.0/kb/test/clock`.
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.sim.clock.advance(by);
     }
 
     /// Sets the simulated clock, e.g. to a fixed time of day so tests do not depend on when
-    /// they run. Call it before creating anything: existing dates are not moved.
+    /// they run, like `POST /1.0/kb/test/clock?requestedDate=`. It keeps moving with real time
+    /// from there. Call it before creating anything: existing dates are not moved.
     pub fn set_clock(&self, at: DateTime<Utc>) {
         self.sim.clock.set(at);
     }
@@ -258,17 +262,6 @@ async fn healthcheck() -> Response {
         HeaderValue::from_static("must-revalidate,no-cache,no-store"),
     );
     resp
-}
-
-/// `GET /1.0/kb/test/clock` (test mode): the simulated time. Moving it is Rust-level only
-/// ([`KillBillSim::advance_clock`]); the real server's `POST`/`PUT` are not served.
-async fn test_clock(axum::extract::State(sim): axum::extract::State<Sim>) -> Response {
-    let now = sim.clock.now();
-    reply::json(&serde_json::json!({
-        "currentUtcTime": time::fmt_datetime(now),
-        "timeZone": "UTC",
-        "localDate": time::fmt_date(now.date_naive()),
-    }))
 }
 
 async fn not_found() -> Response {
@@ -333,7 +326,12 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
             "/catalog/xml",
             get(catalog_api::xml_unsupported).post(catalog_api::xml_unsupported),
         )
-        .route("/test/clock", get(test_clock))
+        .route(
+            "/test/clock",
+            get(test_clock::get)
+                .post(test_clock::set)
+                .put(test_clock::update),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(sim)

@@ -261,7 +261,7 @@ impl Sim {
         });
         Self {
             db: Arc::new(Mutex::new(db)),
-            clock: Clock::starting_now(),
+            clock: Clock::real_time(),
         }
     }
 
