@@ -20,6 +20,9 @@
 //! - Usage: record (201, empty body; `trackingId` dedup as 400/50000; a record after the
 //!   subscription's end is a 400 HTML page) and rolled-up sums over `[startDate, endDate)`,
 //!   with the column's 9 decimals.
+//! - Invoices: `GET /1.0/kb/accounts/{id}/invoices`, issued when they fall due: recurring items
+//!   in advance from the billing start (`billingDate`: a migrated subscription is not billed
+//!   for its time before it), usage in arrear (see the `invoices` module).
 //! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
 //!   observed) and `/catalog/versions`; XML upload answers 501.
 //! - The test-mode clock, `/1.0/kb/test/clock`: read (`GET`), set (`POST ?requestedDate=`) and
@@ -29,8 +32,8 @@
 //! [`KillBillSim::advance_clock`] and the `/test/clock` resource). Billing periods are monthly,
 //! on the account's bill-cycle day (set from the first recurring subscription's start), and
 //! local dates become instants at the account's reference time of day, as on the server.
-//! Invoicing is not simulated: a subscription is charged through the end of its current
-//! period from the moment it starts.
+//! A subscription is charged through the end of its current period from the moment its
+//! billing starts; invoices are issued when read, for everything that fell due by then.
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -51,6 +54,7 @@ mod catalog_api;
 mod closing;
 mod errors;
 mod ids;
+mod invoices;
 mod lifecycle;
 mod pagination;
 mod reply;
@@ -303,6 +307,7 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
             "/accounts/{id}/bundles",
             get(subscriptions::account_bundles),
         )
+        .route("/accounts/{id}/invoices", get(invoices::for_account))
         .route("/accounts/{id}/tags", get(closing::tags))
         .route("/accounts/{id}/block", get(closing::block))
         .route(
