@@ -40,7 +40,10 @@ fn bad_sections_are_config_errors_at_start_up() {
          plan = \"p.json\"\n",
     )
     .unwrap();
-    assert_eq!(billing::connect(&nested).unwrap_err().kind(), &ErrorKind::Config);
+    assert_eq!(
+        billing::connect(&nested).unwrap_err().kind(),
+        &ErrorKind::Config
+    );
     // A plan file that is not one.
     let dir = std::env::temp_dir().join(format!("billing-cutover-cfg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
