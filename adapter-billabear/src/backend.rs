@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use billing_core::layer::{LayeredBackend, WithErrorContext};
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error,
     MetadataLimits, MetricCode, Operation, PlanCode, Result, Subscription, SubscriptionKey,
@@ -108,8 +109,8 @@ impl PlanCatalog {
     }
 }
 
-/// A BillaBear backend (see the crate docs for what it does and what it costs).
-pub struct BillaBearBackend {
+/// The backend itself: every trait, no error context (added by [`BillaBearBackend`]).
+pub(crate) struct BillaBear {
     http: HttpClient,
     tolerance: Duration,
     default_currency: Option<billing_core::Currency>,
@@ -120,7 +121,7 @@ pub struct BillaBearBackend {
     plans: RwLock<Option<Arc<PlanCatalog>>>,
 }
 
-impl fmt::Debug for BillaBearBackend {
+impl fmt::Debug for BillaBear {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BillaBearBackend")
             .field("http", &self.http)
@@ -131,15 +132,23 @@ impl fmt::Debug for BillaBearBackend {
     }
 }
 
-/// Tags an error with the backend and operation (unless already tagged).
-pub(crate) fn tag(op: Operation) -> impl Fn(Error) -> Error {
-    move |e| e.with_backend(NAME).with_operation(op)
-}
-
 /// Decodes a record from its raw JSON, borrowed (the raw JSON is usually kept too).
 pub(crate) fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
     T::deserialize(value)
         .map_err(|e| Error::decode(format!("cannot decode a BillaBear {what}: {e}")).with_source(e))
+}
+
+/// A BillaBear backend (see the crate docs for what it does and what it costs). Its errors carry
+/// the backend name `billabear` and the operation.
+#[derive(Debug)]
+pub struct BillaBearBackend {
+    inner: WithErrorContext<BillaBear>,
+}
+
+impl LayeredBackend for BillaBearBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
 }
 
 impl BillaBearBackend {
@@ -148,6 +157,14 @@ impl BillaBearBackend {
     /// # Errors
     /// A `Config` error naming the bad setting (`billabear.base_url`, `http.*`, ...).
     pub fn new(config: &BillaBearConfig, http: &HttpConfig) -> Result<Self> {
+        Ok(Self {
+            inner: WithErrorContext::new(BillaBear::new(config, http)?),
+        })
+    }
+}
+
+impl BillaBear {
+    fn new(config: &BillaBearConfig, http: &HttpConfig) -> Result<Self> {
         config.validate()?;
         let endpoint = Endpoint::parse(
             "billabear.base_url",
@@ -542,14 +559,9 @@ impl BillaBearBackend {
         }
         Ok(self.catalog(op, true).await?.metric(code).cloned())
     }
-
-    /// The `Unsupported` error of an operation.
-    pub(crate) fn unsupported(op: Operation, reason: impl Into<String>) -> Error {
-        Error::unsupported(NAME, op, reason.into())
-    }
 }
 
-impl BillingBackend for BillaBearBackend {
+impl BillingBackend for BillaBear {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, Some(self.http.endpoint().as_str().to_owned()))
     }

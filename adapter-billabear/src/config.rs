@@ -211,7 +211,7 @@ mod tests {
         ];
         for (config, setting) in cases {
             let e = config.validate().unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Config);
+            assert_eq!(e.kind(), ErrorKind::Config);
             assert!(e.message().contains(setting), "{e}");
         }
         assert!(ok.validate().is_ok());

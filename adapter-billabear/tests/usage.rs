@@ -227,7 +227,7 @@ async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
                 .await
                 .unwrap_err()
                 .kind(),
-            &ErrorKind::Unsupported
+            ErrorKind::Unsupported
         );
     }
     assert!(
@@ -253,7 +253,7 @@ async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
             .await
             .unwrap_err()
             .kind(),
-        &ErrorKind::Unsupported
+        ErrorKind::Unsupported
     );
 }
 

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use billing_core::chrono::{NaiveTime, Utc};
+use billing_core::layer::{LayeredBackend, WithErrorContext};
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error, ErrorKind,
     Operation, Result, Subscription, SubscriptionKey,
@@ -53,9 +54,8 @@ struct CatalogNames {
     fetched: Instant,
 }
 
-/// A [`BillingBackend`] over Kill Bill's REST API (0.24.x). See the crate docs for how each
-/// operation maps to Kill Bill and what it costs.
-pub struct KillBillBackend {
+/// The backend itself: every trait, no error context (added by [`KillBillBackend`]).
+pub(crate) struct KillBill {
     http: HttpClient,
     audit: Vec<(HeaderName, HeaderValue)>,
     capabilities: Capabilities,
@@ -65,7 +65,7 @@ pub struct KillBillBackend {
     catalog: Mutex<Option<CatalogNames>>,
 }
 
-impl fmt::Debug for KillBillBackend {
+impl fmt::Debug for KillBill {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KillBillBackend")
             .field("http", &self.http)
@@ -95,12 +95,34 @@ pub fn capabilities() -> Capabilities {
     c
 }
 
+/// A [`BillingBackend`] over Kill Bill's REST API (0.24.x). See the crate docs for how each
+/// operation maps to Kill Bill and what it costs. Its errors carry the backend name `killbill`
+/// and the operation.
+#[derive(Debug)]
+pub struct KillBillBackend {
+    inner: WithErrorContext<KillBill>,
+}
+
+impl LayeredBackend for KillBillBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+}
+
 impl KillBillBackend {
     /// Builds the backend. Nothing is sent until the first call.
     ///
     /// # Errors
     /// A `Config` error naming the setting (`killbill.base_url`, `killbill.created_by`, ...).
     pub fn new(config: &KillBillConfig, http: &HttpConfig) -> Result<Self> {
+        Ok(Self {
+            inner: WithErrorContext::new(KillBill::new(config, http)?),
+        })
+    }
+}
+
+impl KillBill {
+    fn new(config: &KillBillConfig, http: &HttpConfig) -> Result<Self> {
         config.validate()?;
         let base = config.base_url.trim();
         if base.trim_end_matches('/').ends_with("/1.0/kb") {
@@ -173,9 +195,8 @@ impl KillBillBackend {
         &self,
         request: ApiRequest,
     ) -> Result<(T, serde_json::Value)> {
-        let op = request.operation();
         let response = self.http.send_ok(request).await?;
-        decode(op, &response)
+        decode(&response)
     }
 
     /// The id in a create's `Location` header, followed only on the configured origin. `None`
@@ -448,35 +469,22 @@ fn account_entry(account: &wire::Account) -> Option<(CustomerKey, String, Accoun
 }
 
 /// Decodes a JSON answer into `T`, keeping the raw value.
-fn decode<T: DeserializeOwned>(
-    op: Operation,
-    response: &ApiResponse,
-) -> Result<(T, serde_json::Value)> {
-    let raw: serde_json::Value = response
-        .json()
-        .map_err(|e| e.with_backend(NAME).with_operation(op))?;
+fn decode<T: DeserializeOwned>(response: &ApiResponse) -> Result<(T, serde_json::Value)> {
+    let raw: serde_json::Value = response.json()?;
     // Decoded from a borrow: no copy of the whole answer.
-    let typed = T::deserialize(&raw).map_err(|e| {
-        Error::decode(format!("unexpected Kill Bill JSON: {e}"))
-            .with_backend(NAME)
-            .with_operation(op)
-    })?;
+    let typed = T::deserialize(&raw)
+        .map_err(|e| Error::decode(format!("unexpected Kill Bill JSON: {e}")))?;
     Ok((typed, raw))
 }
 
 /// Whether an error says an id the adapter sent is unknown to the tenant (a cached id that went
 /// stale), rather than that a keyed object is missing.
 fn is_stale_id(e: &Error) -> bool {
-    e.kind() == &ErrorKind::NotFound
+    e.kind() == ErrorKind::NotFound
         && e.vendor().and_then(|v| v.code.as_deref()) == Some("ObjectDoesNotExist")
 }
 
-/// Tags an error produced in this crate with the backend and operation.
-fn tag(op: Operation) -> impl Fn(Error) -> Error {
-    move |e| e.with_backend(NAME).with_operation(op)
-}
-
-impl BillingBackend for KillBillBackend {
+impl BillingBackend for KillBill {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, Some(self.http.endpoint().as_str().to_owned()))
     }

@@ -124,7 +124,7 @@ mod tests {
         ];
         for (config, setting) in cases {
             let e = config.validate(&http).unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Config);
+            assert_eq!(e.kind(), ErrorKind::Config);
             assert!(e.message().contains(setting), "{e}");
             assert!(!e.to_string().contains("se cret-key"));
         }

@@ -19,7 +19,7 @@ use crate::wire;
 pub const BACKEND: &str = "lago";
 
 fn decode(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::decode(format!("cannot decode the Lago {what}: {e}")).with_backend(BACKEND)
+    Error::decode(format!("cannot decode the Lago {what}: {e}"))
 }
 
 // ---- time ----
@@ -74,7 +74,7 @@ pub fn customer(raw: Value) -> Result<Customer> {
         .into_iter()
         .map(|m| (m.key, m.value.unwrap_or_default()))
         .collect();
-    let mut c = Customer::from_new(&NewCustomer::new(key), w.lago_id);
+    let mut c = billing_core::raw::customer_from_new(&NewCustomer::new(key), w.lago_id);
     c.name = w.name.filter(|s| !s.is_empty());
     c.email = w.email.filter(|s| !s.is_empty());
     c.currency = w.currency.and_then(|code| Currency::from_code(&code).ok());
@@ -439,8 +439,7 @@ pub fn usage_summary(
                 return Err(Error::unexpected(format!(
                     "metric `{code}` is used by several charges that report different units \
                      ({seen} and {units}); Lago gives no single total"
-                ))
-                .with_backend(BACKEND));
+                )));
             }
             Some((_, total)) => {
                 *total = match (total.take(), amount) {

@@ -254,7 +254,7 @@ async fn a_subscription_never_creates_its_customer() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(w.sim.customer_count(), customers);
     assert!(
         w.requests()[before..].iter().all(|r| r.method == "GET"),
@@ -322,7 +322,7 @@ async fn metadata_entries_keep_their_ids_on_update() {
         .update_customer(&key, &CustomerPatch::new().metadata(six))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert_eq!(w.sent(), before);
 }
 
@@ -368,7 +368,7 @@ async fn dotted_keys_are_addressed_with_encoded_dots() {
     );
     assert_eq!(
         w.lago.get_customer(&key).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
+        ErrorKind::NotFound
     );
     assert!(
         w.lago
@@ -394,7 +394,7 @@ async fn cancelling_on_the_last_day_of_a_period_is_a_conflict() {
         .cancel_subscription(&sub, CancelAt::PeriodEnd)
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Conflict, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     let now = w
         .lago
         .cancel_subscription(&sub, CancelAt::Now)

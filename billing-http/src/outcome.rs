@@ -132,7 +132,7 @@ mod tests {
         let e = tokio::time::timeout(Duration::from_secs(5), post(&format!("http://{addr}")))
             .await
             .unwrap();
-        assert_eq!(e.kind(), &ErrorKind::Timeout);
+        assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(outcome_unknown(&e), "{e}");
     }
 }

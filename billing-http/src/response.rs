@@ -82,7 +82,7 @@ mod tests {
         for body in ["", "  ", "{\"id\":", "<html>", "{\"id\":5}", "[]"] {
             assert_eq!(
                 resp(body).json::<Thing>().unwrap_err().kind(),
-                &ErrorKind::Decode,
+                ErrorKind::Decode,
                 "{body:?}"
             );
         }

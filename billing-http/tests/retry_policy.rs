@@ -214,7 +214,7 @@ async fn the_time_budget_stops_retries() {
     );
     assert!(logs.text().contains("time budget"));
     let e = c.error(Operation::GetCustomer, &r);
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.is_temporary());
 }
 
@@ -240,7 +240,7 @@ async fn structured_errors_are_not_retried() {
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 400);
     let e = c.send_ok(get(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.vendor().unwrap().status, Some(404));
     assert_eq!(*s.hits.lock().unwrap(), 2);
 }
@@ -260,7 +260,7 @@ async fn refused_connections_are_retried_even_for_writes() {
     };
     let c = client(&format!("http://127.0.0.1:{port}"), config);
     let e = c.send(post(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.is_temporary());
     assert_eq!(logs.text().matches("retrying request").count(), 2);
 }
@@ -355,7 +355,7 @@ async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
     };
     let c = client(&s.base, config);
     let e = c.send(post(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Timeout);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.is_temporary());
     assert!(
         billing_http::outcome_unknown(&e),
@@ -368,7 +368,7 @@ async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
         .send(post(&c).idempotency(Idempotency::Idempotent))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Timeout);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(
         *s.hits.lock().unwrap(),
         1 + 5,
@@ -383,13 +383,13 @@ async fn a_lost_answer_to_a_write_that_is_not_idempotent_is_not_resent() {
     let s = hanging_up().await;
     let c = client(&s.base, fast());
     let e = c.send(post(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(billing_http::outcome_unknown(&e));
     assert_eq!(*s.hits.lock().unwrap(), 1, "sent once");
     assert!(!logs.text().contains("retrying request"), "{}", logs.text());
 
     let e = c.send(get(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert_eq!(*s.hits.lock().unwrap(), 1 + 5, "a read is resent");
     assert_eq!(logs.text().matches("retrying request").count(), 4);
 }
@@ -433,7 +433,7 @@ async fn an_oversized_answer_is_not_fetched_again() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let c = client(&base, fast());
     let e = c.send(get(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Decode);
+    assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(!e.is_temporary(), "the same answer would come again");
     assert_eq!(*hits.lock().unwrap(), 1, "not fetched again");
 }

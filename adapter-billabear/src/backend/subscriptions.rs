@@ -10,12 +10,12 @@ use billing_http::Method;
 use chrono::Utc;
 use serde_json::Value;
 
-use super::{BillaBearBackend, Record, decode, tag};
+use super::{BillaBear, Record, decode};
 use crate::convert;
 use crate::pager;
 use crate::wire;
 
-impl BillaBearBackend {
+impl BillaBear {
     /// Reads a subscription back after a `202` and refreshes the cache.
     async fn read_back(
         &self,
@@ -154,15 +154,13 @@ impl BillaBearBackend {
         match at {
             ChangeAt::Now => {}
             ChangeAt::PeriodEnd => {
-                return Err(Self::unsupported(
-                    op,
+                return Err(Error::unsupported(
                     "BillaBear applies a `next-cycle` plan change immediately, so a change at \
                      period end cannot be honoured",
                 ));
             }
             _ => {
-                return Err(Self::unsupported(
-                    op,
+                return Err(Error::unsupported(
                     "BillaBear has no default timing for a plan change; use ChangeAt::Now",
                 ));
             }
@@ -196,17 +194,13 @@ impl BillaBearBackend {
 }
 
 #[async_trait]
-impl SubscriptionStore for BillaBearBackend {
+impl SubscriptionStore for BillaBear {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        self.create_subscription_inner(new)
-            .await
-            .map_err(tag(Operation::CreateSubscription))
+        self.create_subscription_inner(new).await
     }
 
     async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        self.get_subscription_inner(key)
-            .await
-            .map_err(tag(Operation::GetSubscription))
+        self.get_subscription_inner(key).await
     }
 
     async fn list_subscriptions(
@@ -214,9 +208,7 @@ impl SubscriptionStore for BillaBearBackend {
         customer: &CustomerKey,
         page: &PageRequest,
     ) -> Result<Page<Subscription>> {
-        self.list_subscriptions_inner(customer, page)
-            .await
-            .map_err(tag(Operation::ListSubscriptions))
+        self.list_subscriptions_inner(customer, page).await
     }
 
     async fn cancel_subscription(
@@ -224,9 +216,7 @@ impl SubscriptionStore for BillaBearBackend {
         key: &SubscriptionKey,
         at: CancelAt,
     ) -> Result<Subscription> {
-        self.cancel_subscription_inner(key, at)
-            .await
-            .map_err(tag(Operation::CancelSubscription))
+        self.cancel_subscription_inner(key, at).await
     }
 
     async fn change_plan(
@@ -235,8 +225,6 @@ impl SubscriptionStore for BillaBearBackend {
         plan: &PlanCode,
         at: ChangeAt,
     ) -> Result<Subscription> {
-        self.change_plan_inner(key, plan, at)
-            .await
-            .map_err(tag(Operation::ChangePlan))
+        self.change_plan_inner(key, plan, at).await
     }
 }

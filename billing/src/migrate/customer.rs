@@ -35,7 +35,7 @@ impl Migration<'_> {
         } else {
             match self.to.create_customer(&new).await {
                 Ok(_) => false,
-                Err(e) if e.kind() == &ErrorKind::AlreadyExists => true,
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => true,
                 Err(e) => {
                     report.failed(ItemKind::Customer, key, e.to_string());
                     return report;
@@ -125,7 +125,7 @@ impl Migration<'_> {
         }
         match self.to.create_subscription(&new).await {
             Ok(_) => report.created(ItemKind::Subscription),
-            Err(e) if e.kind() == &ErrorKind::AlreadyExists => {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET);
                 return;
             }
