@@ -11,7 +11,6 @@ use crate::page::{Cursor, PageRequest};
 pub use crate::customer::{MAX_EMAIL_LEN, MAX_NAME_CHARS, validate_email};
 pub use crate::ext::paginate;
 pub use crate::key::validate_key;
-pub use crate::memory::Clock;
 pub use crate::outcomes::Outcomes;
 
 /// Parses a cursor this backend made as a number (a page or an offset).
