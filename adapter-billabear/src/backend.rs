@@ -17,8 +17,8 @@ use billing_core::{
     MetadataLimits, MetricCode, Operation, PlanCode, Result, Subscription, SubscriptionKey,
 };
 use billing_http::{
-    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderMap, HeaderName, HeaderValue, HttpClient,
-    HttpConfig, KeyCache, Method,
+    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderName, HttpClient, HttpConfig, KeyCache,
+    Method, decode_value,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -33,9 +33,6 @@ use crate::wire;
 
 /// The backend's name in errors, traces and [`BackendInfo`].
 pub(crate) const NAME: &str = "billabear";
-
-/// How many key-to-id entries each cache holds before it starts over.
-const CACHE_CAPACITY: usize = 100_000;
 
 /// Metadata limits this adapter enforces. BillaBear itself sets none (metadata is a JSON
 /// column); these keep a customer record reasonable, and two entries of the 50 are taken by
@@ -132,12 +129,6 @@ impl fmt::Debug for BillaBear {
     }
 }
 
-/// Decodes a record from its raw JSON, borrowed (the raw JSON is usually kept too).
-pub(crate) fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
-    T::deserialize(value)
-        .map_err(|e| Error::decode(format!("cannot decode a BillaBear {what}: {e}")).with_source(e))
-}
-
 /// A BillaBear backend (see the crate docs for what it does and what it costs). Its errors carry
 /// the backend name `billabear` and the operation.
 #[derive(Debug)]
@@ -173,28 +164,15 @@ impl BillaBear {
         )?;
         let credentials = Credentials::none()
             .with_header(HeaderName::from_static("x-api-key"), config.api_key.clone());
-        let mut headers = HeaderMap::new();
-        // Symfony then renders uncaught exceptions as problem JSON instead of HTML.
-        headers.insert(
-            billing_http::HeaderName::from_static("accept"),
-            HeaderValue::from_static("application/json"),
-        );
-        let client = HttpClient::new(
-            NAME,
-            endpoint,
-            credentials,
-            http.clone(),
-            headers,
-            BillaBearErrors,
-        )?;
+        let client = HttpClient::new(NAME, endpoint, credentials, http.clone(), BillaBearErrors)?;
         Ok(Self {
             http: client,
             tolerance: config.tolerance(),
             default_currency: config.default_currency,
             default_interval: config.default_interval,
             capabilities: capabilities(),
-            customers: KeyCache::new(CACHE_CAPACITY),
-            subscriptions: KeyCache::new(CACHE_CAPACITY),
+            customers: KeyCache::default(),
+            subscriptions: KeyCache::default(),
             plans: RwLock::new(None),
         })
     }
@@ -268,7 +246,7 @@ impl BillaBear {
     ) -> Result<Record<wire::Customer>> {
         let raw = self.get_json(op, &["customer", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(&raw, "customer")?,
+            wire: decode_value(&raw, "BillaBear customer")?,
             raw,
         })
     }
@@ -294,7 +272,7 @@ impl BillaBear {
             for raw in &list.data {
                 if raw.get("reference").and_then(Value::as_str) == Some(key.as_str()) {
                     found.push(Record {
-                        wire: decode(raw, "customer")?,
+                        wire: decode_value(raw, "BillaBear customer")?,
                         raw: raw.clone(),
                     });
                 }
@@ -383,7 +361,7 @@ impl BillaBear {
     ) -> Result<Record<wire::Subscription>> {
         let raw = self.get_json(op, &["subscription", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(&raw, "subscription")?,
+            wire: decode_value(&raw, "BillaBear subscription")?,
             raw,
         })
     }

@@ -20,12 +20,10 @@ use common::*;
 
 #[tokio::test]
 async fn an_event_that_may_have_been_stored_is_never_resent() {
-    let http = HttpConfig {
-        timeout_ms: 400,
-        total_budget_ms: 2_000,
-        retry_base_delay_ms: 10,
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig::default()
+        .with_timeout(std::time::Duration::from_millis(400))
+        .with_total_budget(std::time::Duration::from_millis(2_000))
+        .with_retry_base_delay(std::time::Duration::from_millis(10));
     let w = World::with(BillaBearSimConfig::default(), http).await;
     w.customer("ev").await;
     let sub = w.subscribe("ev", "ev-sub").await;

@@ -17,10 +17,9 @@ use billing_core::{
     Operation, Result, Subscription, SubscriptionKey,
 };
 use billing_http::{
-    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderMap, HeaderName, HeaderValue, HttpClient,
-    HttpConfig, Method, SecretString,
+    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderName, HeaderValue, HttpClient,
+    HttpConfig, KeyCache, Method, SecretString,
 };
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use url::Url;
@@ -33,8 +32,6 @@ use crate::wire;
 /// The backend's name in errors, traces and [`BackendInfo`].
 pub const NAME: &str = "killbill";
 
-/// Entries per key-to-id cache (cleared when full; a miss costs one lookup).
-const CACHE_CAPACITY: usize = 100_000;
 /// A catalog that does not know a name is fetched again, at most this often.
 const CATALOG_REFRESH: Duration = Duration::from_secs(60);
 
@@ -59,9 +56,9 @@ pub(crate) struct KillBill {
     http: HttpClient,
     audit: Vec<(HeaderName, HeaderValue)>,
     capabilities: Capabilities,
-    account_ids: billing_http::KeyCache<CustomerKey, String>,
-    accounts: billing_http::KeyCache<String, AccountRef>,
-    subscription_ids: billing_http::KeyCache<SubscriptionKey, String>,
+    account_ids: KeyCache<CustomerKey, String>,
+    accounts: KeyCache<String, AccountRef>,
+    subscription_ids: KeyCache<SubscriptionKey, String>,
     catalog: Mutex<Option<CatalogNames>>,
 }
 
@@ -139,32 +136,20 @@ impl KillBill {
             )
             .with_header(
                 HeaderName::from_static("x-killbill-apisecret"),
-                SecretString::from(config.api_secret.expose_secret().to_owned()),
+                config.api_secret.clone(),
             );
-        let mut default_headers = HeaderMap::new();
-        default_headers.insert(
-            billing_http::HeaderName::from_static("accept"),
-            HeaderValue::from_static("application/json"),
-        );
         let audit = audit_headers(config)?
             .into_iter()
             .map(|(name, value)| (HeaderName::from_static(name), value))
             .collect();
-        let http = HttpClient::new(
-            NAME,
-            endpoint,
-            credentials,
-            http.clone(),
-            default_headers,
-            KillBillErrors,
-        )?;
+        let http = HttpClient::new(NAME, endpoint, credentials, http.clone(), KillBillErrors)?;
         Ok(Self {
             http,
             audit,
             capabilities: capabilities(),
-            account_ids: billing_http::KeyCache::new(CACHE_CAPACITY),
-            accounts: billing_http::KeyCache::new(CACHE_CAPACITY),
-            subscription_ids: billing_http::KeyCache::new(CACHE_CAPACITY),
+            account_ids: KeyCache::default(),
+            accounts: KeyCache::default(),
+            subscription_ids: KeyCache::default(),
             catalog: Mutex::new(None),
         })
     }
@@ -196,7 +181,7 @@ impl KillBill {
         request: ApiRequest,
     ) -> Result<(T, serde_json::Value)> {
         let response = self.http.send_ok(request).await?;
-        decode(&response)
+        response.json_keeping_raw()
     }
 
     /// The id in a create's `Location` header, followed only on the configured origin. `None`
@@ -466,15 +451,6 @@ fn account_entry(account: &wire::Account) -> Option<(CustomerKey, String, Accoun
         .and_then(convert::parse_datetime)
         .map(convert::time_of_day);
     Some((key.clone(), id.clone(), AccountRef { key, tod }))
-}
-
-/// Decodes a JSON answer into `T`, keeping the raw value.
-fn decode<T: DeserializeOwned>(response: &ApiResponse) -> Result<(T, serde_json::Value)> {
-    let raw: serde_json::Value = response.json()?;
-    // Decoded from a borrow: no copy of the whole answer.
-    let typed = T::deserialize(&raw)
-        .map_err(|e| Error::decode(format!("unexpected Kill Bill JSON: {e}")))?;
-    Ok((typed, raw))
 }
 
 /// Whether an error says an id the adapter sent is unknown to the tenant (a cached id that went

@@ -603,12 +603,10 @@ async fn an_event_after_the_subscription_ended_is_a_conflict() {
 
 #[tokio::test]
 async fn a_post_whose_answer_was_lost_is_counted_once() {
-    let http = HttpConfig {
-        max_retries: 1,
-        retry_base_delay_ms: 10,
-        max_retry_delay_ms: 20,
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig::default()
+        .with_max_retries(1)
+        .with_retry_base_delay(std::time::Duration::from_millis(10))
+        .with_max_retry_delay(std::time::Duration::from_millis(20));
     let env = Env::with(|c| c, http).await;
     let sub = env.subscribed("lost", "lost-sub", "starter-monthly").await;
     env.kb

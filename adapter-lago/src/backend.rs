@@ -10,9 +10,7 @@ use billing_core::{
     BackendInfo, BillingBackend, Capabilities, Customer, CustomerDeletion, CustomerKey,
     MetadataLimits, Operation, Result, SubscriptionKey,
 };
-use billing_http::{
-    ApiRequest, Credentials, HeaderMap, HeaderValue, HttpClient, HttpConfig, KeyCache, Method,
-};
+use billing_http::{ApiRequest, Credentials, HttpClient, HttpConfig, KeyCache, Method};
 use serde_json::Value;
 use url::Url;
 
@@ -38,9 +36,6 @@ pub const METADATA_LIMITS: MetadataLimits = MetadataLimits {
 
 /// Most events per `POST /events/batch`.
 pub const BATCH_MAX: usize = 100;
-
-/// How many subscription-to-customer entries are cached.
-const CACHE_CAPACITY: usize = 100_000;
 
 /// The Lago backend. Build it with [`LagoBackend::new`] (or through the `billing` facade).
 ///
@@ -112,24 +107,18 @@ pub fn capabilities() -> Capabilities {
 impl Lago {
     fn new(config: &LagoConfig, http: &HttpConfig) -> Result<Self> {
         let endpoint = config.validate(http)?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            billing_http::HeaderName::from_static("accept"),
-            HeaderValue::from_static("application/json"),
-        );
         let client = HttpClient::new(
             BACKEND,
             endpoint,
             Credentials::bearer(config.api_key.clone()),
             http.clone(),
-            headers,
             LagoErrors,
         )?;
         Ok(Self {
             client,
             capabilities: capabilities(),
-            subscription_customers: KeyCache::new(CACHE_CAPACITY),
-            metrics: KeyCache::new(CACHE_CAPACITY),
+            subscription_customers: KeyCache::default(),
+            metrics: KeyCache::default(),
             metrics_refresh: tokio::sync::Mutex::new(()),
         })
     }

@@ -10,7 +10,6 @@ use billing_core::{
     SubscriptionKey, SubscriptionStatus, UsageEvent, UsageLine, UsageSummary,
 };
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::wire;
@@ -66,7 +65,7 @@ pub fn exclusive_end(inclusive: DateTime<Utc>) -> DateTime<Utc> {
 /// `Decode` if the object lacks `lago_id` or `external_id`, or its key is not a valid
 /// [`CustomerKey`].
 pub fn customer(raw: Value) -> Result<Customer> {
-    let w = wire::Customer::deserialize(&raw).map_err(|e| decode("customer", e))?;
+    let w = billing_http::decode_value::<wire::Customer>(&raw, "Lago customer")?;
     let key = CustomerKey::new(w.external_id.clone()).map_err(|e| decode("customer key", e))?;
     let metadata = w
         .metadata
@@ -175,7 +174,7 @@ pub fn patch_input(current: &Customer, patch: &CustomerPatch) -> Option<wire::Cu
 /// # Errors
 /// `Decode` if required fields are missing.
 pub fn subscription_row(raw: &Value) -> Result<wire::Subscription> {
-    wire::Subscription::deserialize(raw).map_err(|e| decode("subscription", e))
+    billing_http::decode_value(raw, "Lago subscription")
 }
 
 /// Whether a row has ended for good.

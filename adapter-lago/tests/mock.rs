@@ -79,13 +79,11 @@ async fn start(mock: Mock) -> LagoBackend {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let http = HttpConfig {
-        max_retries: 2,
-        retry_base_delay_ms: 10,
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig::default()
+        .with_max_retries(2)
+        .with_retry_base_delay(std::time::Duration::from_millis(10));
     LagoBackend::new(
-        &LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key"),
+        &LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key".into()),
         &http,
     )
     .unwrap()

@@ -23,7 +23,7 @@ impl World {
     async fn start() -> Self {
         let sim = LagoSim::start(SimOptions::default()).await.unwrap();
         let lago = LagoBackend::new(
-            &LagoConfig::new(sim.api_url(), LagoSim::API_KEY),
+            &LagoConfig::new(sim.api_url(), LagoSim::API_KEY.into()),
             &HttpConfig::default(),
         )
         .unwrap();
@@ -421,13 +421,15 @@ async fn retries_after_server_errors_and_lost_answers_never_count_an_event_twice
     })
     .await
     .unwrap();
-    let http = HttpConfig {
-        max_retries: 10,
-        retry_base_delay_ms: 5,
-        max_retry_delay_ms: 50,
-        ..HttpConfig::default()
-    };
-    let lago = LagoBackend::new(&LagoConfig::new(sim.api_url(), LagoSim::API_KEY), &http).unwrap();
+    let http = HttpConfig::default()
+        .with_max_retries(10)
+        .with_retry_base_delay(std::time::Duration::from_millis(5))
+        .with_max_retry_delay(std::time::Duration::from_millis(50));
+    let lago = LagoBackend::new(
+        &LagoConfig::new(sim.api_url(), LagoSim::API_KEY.into()),
+        &http,
+    )
+    .unwrap();
     let w = World { sim, lago };
     let sub = w.subscribed("flaky").await;
     w.sim.server().faults().set(billing_sim::FaultConfig {

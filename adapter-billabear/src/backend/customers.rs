@@ -6,10 +6,10 @@ use billing_core::{
     Customer, CustomerKey, CustomerPatch, CustomerStore, Error, Metadata, NewCustomer, Operation,
     Page, PageRequest, Result,
 };
-use billing_http::{Method, ordered_fanout};
+use billing_http::{Method, decode_value, ordered_fanout};
 use serde_json::{Value, json};
 
-use super::{BillaBear, METADATA_LIMITS, decode};
+use super::{BillaBear, METADATA_LIMITS};
 use crate::convert;
 use crate::pager;
 use crate::wire;
@@ -46,7 +46,7 @@ impl BillaBear {
             .send_json(op, Method::POST, &["customer"], &body)
             .await?
             .json()?;
-        let w: wire::Customer = decode(&raw, "customer")?;
+        let w: wire::Customer = decode_value(&raw, "BillaBear customer")?;
         self.customers.insert(new.key.clone(), w.id.clone());
         convert::customer(&w, raw)
     }
@@ -71,7 +71,7 @@ impl BillaBear {
             .send_json(op, Method::PUT, &["customer", &current.wire.id], &body)
             .await?
             .json()?;
-        convert::customer(&decode(&raw, "customer")?, raw)
+        convert::customer(&decode_value(&raw, "BillaBear customer")?, raw)
     }
 
     async fn delete_customer_inner(&self, key: &CustomerKey) -> Result<()> {
@@ -126,7 +126,7 @@ impl BillaBear {
         let mut items = Vec::with_capacity(list.data.len());
         let mut ids = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Customer = decode(&raw, "customer")?;
+            let w: wire::Customer = decode_value(&raw, "BillaBear customer")?;
             // Customers created outside this library have no key: they are not listed.
             let Some(key) = convert::customer_key_of(&w) else {
                 continue;

@@ -7,10 +7,11 @@ use billing_core::{
     PlanCode, Result, Subscription, SubscriptionKey, SubscriptionStore,
 };
 use billing_http::Method;
+use billing_http::decode_value;
 use chrono::Utc;
 use serde_json::Value;
 
-use super::{BillaBear, Record, decode};
+use super::{BillaBear, Record};
 use crate::convert;
 use crate::pager;
 use crate::wire;
@@ -75,7 +76,7 @@ impl BillaBear {
             )
             .await?
             .json()?;
-        let w: wire::Subscription = decode(&raw, "subscription")?;
+        let w: wire::Subscription = decode_value(&raw, "BillaBear subscription")?;
         let (_, entry) = self
             .remember(&w, Some(&new.customer))
             .ok_or_else(|| Error::decode("BillaBear did not keep the subscription's metadata"))?;
@@ -106,7 +107,7 @@ impl BillaBear {
         let now = Utc::now();
         let mut items = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Subscription = decode(&raw, "subscription")?;
+            let w: wire::Subscription = decode_value(&raw, "BillaBear subscription")?;
             // Subscriptions created outside this library have no key: they are not listed.
             if self.remember(&w, Some(customer)).is_none() {
                 continue;

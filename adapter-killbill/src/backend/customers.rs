@@ -8,7 +8,7 @@ use billing_core::{
 use billing_http::{Method, ordered_fanout};
 use serde::Deserialize;
 
-use super::{AccountRef, KillBill, NAME, decode, is_stale_id};
+use super::{AccountRef, KillBill, NAME, is_stale_id};
 use crate::convert;
 use crate::error::SUB_CANCEL_BAD_STATE;
 use crate::pager::OffsetPage;
@@ -36,7 +36,10 @@ impl KillBill {
         if let Some(id) = self.account_ids.get(key) {
             let account = async {
                 let r = self.request(op, Method::GET, &["accounts", &id])?;
-                decode::<wire::Account>(&self.http.send_ok(r).await?)
+                self.http
+                    .send_ok(r)
+                    .await?
+                    .json_keeping_raw::<wire::Account>()
             };
             let (account, closed) = tokio::join!(account, self.is_closed(op, &id));
             match account {
