@@ -11,13 +11,14 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use billing_core::layer::{LayeredBackend, WithErrorContext};
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error,
     MetadataLimits, MetricCode, Operation, PlanCode, Result, Subscription, SubscriptionKey,
 };
 use billing_http::{
-    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderMap, HeaderName, HeaderValue, HttpClient,
-    HttpConfig, KeyCache, Method,
+    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderName, HttpClient, HttpConfig, KeyCache,
+    Method, decode_value,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -32,9 +33,6 @@ use crate::wire;
 
 /// The backend's name in errors, traces and [`BackendInfo`].
 pub(crate) const NAME: &str = "billabear";
-
-/// How many key-to-id entries each cache holds before it starts over.
-const CACHE_CAPACITY: usize = 100_000;
 
 /// Metadata limits this adapter enforces. BillaBear itself sets none (metadata is a JSON
 /// column); these keep a customer record reasonable, and two entries of the 50 are taken by
@@ -111,8 +109,8 @@ impl PlanCatalog {
     }
 }
 
-/// A BillaBear backend (see the crate docs for what it does and what it costs).
-pub struct BillaBearBackend {
+/// The backend itself: every trait, no error context (added by [`BillaBearBackend`]).
+pub(crate) struct BillaBear {
     http: HttpClient,
     tolerance: Duration,
     default_currency: Option<billing_core::Currency>,
@@ -123,7 +121,7 @@ pub struct BillaBearBackend {
     plans: RwLock<Option<Arc<PlanCatalog>>>,
 }
 
-impl fmt::Debug for BillaBearBackend {
+impl fmt::Debug for BillaBear {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BillaBearBackend")
             .field("http", &self.http)
@@ -134,15 +132,17 @@ impl fmt::Debug for BillaBearBackend {
     }
 }
 
-/// Tags an error with the backend and operation (unless already tagged).
-pub(crate) fn tag(op: Operation) -> impl Fn(Error) -> Error {
-    move |e| e.with_backend(NAME).with_operation(op)
+/// A BillaBear backend (see the crate docs for what it does and what it costs). Its errors carry
+/// the backend name `billabear` and the operation.
+#[derive(Debug)]
+pub struct BillaBearBackend {
+    inner: WithErrorContext<BillaBear>,
 }
 
-/// Decodes a record from its raw JSON, borrowed (the raw JSON is usually kept too).
-pub(crate) fn decode<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
-    T::deserialize(value)
-        .map_err(|e| Error::decode(format!("cannot decode a BillaBear {what}: {e}")).with_source(e))
+impl LayeredBackend for BillaBearBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
 }
 
 impl BillaBearBackend {
@@ -151,6 +151,14 @@ impl BillaBearBackend {
     /// # Errors
     /// A `Config` error naming the bad setting (`billabear.base_url`, `http.*`, ...).
     pub fn new(config: &BillaBearConfig, http: &HttpConfig) -> Result<Self> {
+        Ok(Self {
+            inner: WithErrorContext::new(BillaBear::new(config, http)?),
+        })
+    }
+}
+
+impl BillaBear {
+    fn new(config: &BillaBearConfig, http: &HttpConfig) -> Result<Self> {
         config.validate()?;
         let endpoint = Endpoint::parse(
             "billabear.base_url",
@@ -159,28 +167,15 @@ impl BillaBearBackend {
         )?;
         let credentials = Credentials::none()
             .with_header(HeaderName::from_static("x-api-key"), config.api_key.clone());
-        let mut headers = HeaderMap::new();
-        // Symfony then renders uncaught exceptions as problem JSON instead of HTML.
-        headers.insert(
-            billing_http::HeaderName::from_static("accept"),
-            HeaderValue::from_static("application/json"),
-        );
-        let client = HttpClient::new(
-            NAME,
-            endpoint,
-            credentials,
-            http.clone(),
-            headers,
-            BillaBearErrors,
-        )?;
+        let client = HttpClient::new(NAME, endpoint, credentials, http.clone(), BillaBearErrors)?;
         Ok(Self {
             http: client,
             tolerance: config.tolerance(),
             default_currency: config.default_currency,
             default_interval: config.default_interval,
             capabilities: capabilities(),
-            customers: KeyCache::new(CACHE_CAPACITY),
-            subscriptions: KeyCache::new(CACHE_CAPACITY),
+            customers: KeyCache::default(),
+            subscriptions: KeyCache::default(),
             plans: RwLock::new(None),
         })
     }
@@ -254,7 +249,7 @@ impl BillaBearBackend {
     ) -> Result<Record<wire::Customer>> {
         let raw = self.get_json(op, &["customer", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(&raw, "customer")?,
+            wire: decode_value(&raw, "BillaBear customer")?,
             raw,
         })
     }
@@ -280,7 +275,7 @@ impl BillaBearBackend {
             for raw in &list.data {
                 if raw.get("reference").and_then(Value::as_str) == Some(key.as_str()) {
                     found.push(Record {
-                        wire: decode(raw, "customer")?,
+                        wire: decode_value(raw, "BillaBear customer")?,
                         raw: raw.clone(),
                     });
                 }
@@ -369,7 +364,7 @@ impl BillaBearBackend {
     ) -> Result<Record<wire::Subscription>> {
         let raw = self.get_json(op, &["subscription", id], Vec::new()).await?;
         Ok(Record {
-            wire: decode(&raw, "subscription")?,
+            wire: decode_value(&raw, "BillaBear subscription")?,
             raw,
         })
     }
@@ -545,14 +540,9 @@ impl BillaBearBackend {
         }
         Ok(self.catalog(op, true).await?.metric(code).cloned())
     }
-
-    /// The `Unsupported` error of an operation.
-    pub(crate) fn unsupported(op: Operation, reason: impl Into<String>) -> Error {
-        Error::unsupported(NAME, op, reason.into())
-    }
 }
 
-impl BillingBackend for BillaBearBackend {
+impl BillingBackend for BillaBear {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, Some(self.http.endpoint().as_str().to_owned()))
     }

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use billing_core::{BillingInterval, Currency, Error, Result};
-use secrecy::SecretString;
-use serde::{Deserialize, Serialize, Serializer};
+use billing_http::SecretString;
+use serde::{Deserialize, Serialize};
 
 /// The default [`BillaBearConfig::event_time_tolerance_secs`]: five minutes.
 pub const DEFAULT_EVENT_TIME_TOLERANCE_SECS: u64 = 300;
@@ -24,7 +24,8 @@ pub const MAX_EVENT_TIME_TOLERANCE_SECS: u64 = 86_400;
 /// default_interval = "monthly"      # optional: weekly, monthly or yearly
 /// ```
 ///
-/// `Debug` and `Serialize` never show the API key.
+/// The API key is a [`SecretString`]: `Debug` shows `[REDACTED]`, and serialising the
+/// configuration leaves it out (the secret policy of every vendor section).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -32,7 +33,7 @@ pub struct BillaBearConfig {
     /// The API base, ending in `/api/v1` (cloud: `https://<tenant>.billabear.cloud/api/v1`).
     pub base_url: String,
     /// The API key, sent as `X-API-Key`. Keys are created in BillaBear's admin app.
-    #[serde(serialize_with = "redacted")]
+    #[serde(skip_serializing)]
     pub api_key: SecretString,
     /// BillaBear stamps each event with the time it receives it and ignores client
     /// timestamps. An event whose timestamp is further than this many seconds from now is
@@ -52,10 +53,6 @@ pub struct BillaBearConfig {
 
 fn default_tolerance() -> u64 {
     DEFAULT_EVENT_TIME_TOLERANCE_SECS
-}
-
-fn redacted<S: Serializer>(_: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str("[REDACTED]")
 }
 
 impl BillaBearConfig {
@@ -110,7 +107,7 @@ impl BillaBearConfig {
                 "must end in `/api/v1` (for example https://acme.billabear.cloud/api/v1)",
             ));
         }
-        if secrecy::ExposeSecret::expose_secret(&self.api_key)
+        if billing_http::ExposeSecret::expose_secret(&self.api_key)
             .trim()
             .is_empty()
         {
@@ -211,7 +208,7 @@ mod tests {
         ];
         for (config, setting) in cases {
             let e = config.validate().unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Config);
+            assert_eq!(e.kind(), ErrorKind::Config);
             assert!(e.message().contains(setting), "{e}");
         }
         assert!(ok.validate().is_ok());
@@ -224,6 +221,6 @@ mod tests {
         assert!(!debug.contains(SECRET), "{debug}");
         let json = serde_json::to_string(&c).unwrap();
         assert!(!json.contains(SECRET), "{json}");
-        assert!(json.contains("REDACTED"));
+        assert!(!json.contains("api_key"), "{json}");
     }
 }

@@ -118,7 +118,8 @@ pub fn customer(w: &wire::Customer, raw: Value) -> Result<Customer> {
         Some("disabled") => CustomerStatus::Closed,
         _ => CustomerStatus::Active,
     };
-    let mut c = Customer::from_new(&billing_core::NewCustomer::new(key), w.id.clone());
+    let mut c =
+        billing_core::raw::customer_from_new(&billing_core::NewCustomer::new(key), w.id.clone());
     c.name = w.name.clone().filter(|n| !n.is_empty());
     c.email = w.email.clone().filter(|e| !e.is_empty());
     c.currency = currency;

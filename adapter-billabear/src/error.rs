@@ -125,7 +125,7 @@ mod tests {
             b"\"x\"",
         ] {
             let e = err(404, body);
-            assert_eq!(e.kind(), &ErrorKind::NotFound, "{body:?}");
+            assert_eq!(e.kind(), ErrorKind::NotFound, "{body:?}");
             assert_eq!(e.vendor().and_then(|v| v.status), Some(404));
             assert!(!e.is_temporary());
         }
@@ -137,7 +137,7 @@ mod tests {
             400,
             br#"{"errors":{"email":"This value should not be blank.","billingType":"The value you selected is not a valid choice."}}"#,
         );
-        assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
         let v = e.vendor().unwrap();
         assert_eq!(v.code.as_deref(), Some("billingType,email"));
         let m = v.message.as_deref().unwrap();
@@ -156,22 +156,22 @@ mod tests {
 
     #[test]
     fn statuses_of_their_own() {
-        assert_eq!(err(401, b"[]").kind(), &ErrorKind::Unauthenticated);
+        assert_eq!(err(401, b"[]").kind(), ErrorKind::Unauthenticated);
         assert_eq!(
             err(413, br#"{"reason":"limit is above 100"}"#).kind(),
-            &ErrorKind::InvalidInput
+            ErrorKind::InvalidInput
         );
         let e = err(406, br#"{"error":"No default payment method"}"#);
-        assert_eq!(e.kind(), &ErrorKind::PaymentRequired);
+        assert_eq!(e.kind(), ErrorKind::PaymentRequired);
         assert_eq!(
             e.vendor().unwrap().message.as_deref(),
             Some("No default payment method")
         );
         let e = err(402, br#"{"reason":"card_declined"}"#);
-        assert_eq!(e.kind(), &ErrorKind::PaymentRequired);
+        assert_eq!(e.kind(), ErrorKind::PaymentRequired);
         assert_eq!(e.message(), "card_declined");
         let e = err(424, br#"{"error":"boom","class":"TypeError"}"#);
-        assert_eq!(e.kind(), &ErrorKind::Unavailable);
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert_eq!(e.vendor().unwrap().code.as_deref(), Some("TypeError"));
         assert_eq!(
             err(400, br#"{"success":false,"reason":"per_page is below 1"}"#)
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn server_crashes_are_temporary_and_never_panic() {
         let e = err(500, b"[]");
-        assert_eq!(e.kind(), &ErrorKind::Unavailable);
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(e.is_temporary());
         let problem = br#"{"type":"https://tools.ietf.org/html/rfc2616#section-10","title":"An error occurred","status":500,"detail":"Internal Server Error"}"#;
         assert_eq!(

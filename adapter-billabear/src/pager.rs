@@ -47,7 +47,7 @@ impl PageQuery {
 /// `InvalidInput` for a limit outside `1..=MAX_PAGE_LIMIT`, or a cursor that is not a
 /// BillaBear `last_key` (the server would answer a non-UUID with a 500).
 pub fn page_query(page: &PageRequest) -> Result<PageQuery> {
-    let size = page.limit_capped(MAX_PAGE)?;
+    let size = billing_core::raw::page_limit(page, MAX_PAGE)?;
     let last_key = match &page.cursor {
         None => None,
         Some(c) if is_uuid(c.as_str()) => Some(c.as_str().to_ascii_lowercase()),
@@ -115,7 +115,7 @@ mod tests {
         for bad in [0, MAX_PAGE_LIMIT + 1] {
             assert_eq!(
                 page_query(&PageRequest::first(bad)).unwrap_err().kind(),
-                &ErrorKind::InvalidInput
+                ErrorKind::InvalidInput
             );
         }
         assert_eq!(PageQuery::first(1000).size, 100);
@@ -139,7 +139,7 @@ mod tests {
                 page_query(&PageRequest::after(Cursor::new(bad), 10))
                     .unwrap_err()
                     .kind(),
-                &ErrorKind::InvalidInput,
+                ErrorKind::InvalidInput,
                 "{bad}"
             );
         }
@@ -159,7 +159,7 @@ mod tests {
         );
         assert_eq!(
             next_cursor(&list(true, None)).unwrap_err().kind(),
-            &ErrorKind::Decode
+            ErrorKind::Decode
         );
         assert!(next_cursor(&list(true, Some("x"))).is_err());
     }

@@ -29,11 +29,11 @@ async fn lookups_keep_only_the_exact_reference_despite_like_wildcards() {
     assert_eq!(got.name.as_deref(), Some("Customer k_1"));
     assert_eq!(
         cold.get_customer(&ck("k%")).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
+        ErrorKind::NotFound
     );
     assert_eq!(
         cold.get_customer(&ck("k_")).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
+        ErrorKind::NotFound
     );
     // A key whose pattern matches others is still free.
     cold.create_customer(&new_customer("k%")).await.unwrap();
@@ -43,7 +43,7 @@ async fn lookups_keep_only_the_exact_reference_despite_like_wildcards() {
             .await
             .unwrap_err()
             .kind(),
-        &ErrorKind::AlreadyExists
+        ErrorKind::AlreadyExists
     );
     assert_eq!(w.sim.customer_count(), 5, "never a second customer per key");
 }
@@ -67,7 +67,7 @@ async fn customers_made_elsewhere_with_the_same_reference_are_a_conflict() {
             .await
             .unwrap_err()
             .kind(),
-        &ErrorKind::Conflict
+        ErrorKind::Conflict
     );
     assert_eq!(
         w.backend
@@ -75,7 +75,7 @@ async fn customers_made_elsewhere_with_the_same_reference_are_a_conflict() {
             .await
             .unwrap_err()
             .kind(),
-        &ErrorKind::Conflict
+        ErrorKind::Conflict
     );
     assert_eq!(w.sim.customer_count(), 2);
     // Keyless customers made elsewhere are not listed.
@@ -189,7 +189,7 @@ async fn updates_never_reset_fields_the_patch_does_not_name() {
             .await
             .unwrap_err()
             .kind(),
-        &ErrorKind::InvalidInput
+        ErrorKind::InvalidInput
     );
     assert_eq!(w.requests(), n);
 }
@@ -211,7 +211,7 @@ async fn a_missing_card_or_a_failed_charge_is_payment_required() {
         PlanCode::new(catalog::PLAN_STARTER_CODE).unwrap(),
     );
     let e = w.backend.create_subscription(&new).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::PaymentRequired, "{e}");
+    assert_eq!(e.kind(), ErrorKind::PaymentRequired, "{e}");
     assert!(!e.is_temporary());
     assert_eq!(e.vendor().and_then(|v| v.status), Some(406));
     assert_eq!(w.sim.subscription_count(), 0);
@@ -219,7 +219,7 @@ async fn a_missing_card_or_a_failed_charge_is_payment_required() {
     w.sim.register_card(&c.vendor_id).unwrap();
     w.sim.fail_next_charge("card_declined");
     let e = w.backend.create_subscription(&new).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::PaymentRequired, "{e}");
+    assert_eq!(e.kind(), ErrorKind::PaymentRequired, "{e}");
     assert_eq!(e.vendor().and_then(|v| v.status), Some(402));
     let s = w.backend.create_subscription(&new).await.unwrap();
     assert_eq!(s.status, SubscriptionStatus::Active);
@@ -317,7 +317,7 @@ async fn plan_changes_keep_the_metered_metric_and_are_found_by_a_cold_backend() 
                 .await
                 .unwrap_err()
                 .kind(),
-            &ErrorKind::Unsupported
+            ErrorKind::Unsupported
         );
     }
     assert_eq!(w.requests(), n);
@@ -338,7 +338,7 @@ async fn requests_per_operation_with_warm_caches() {
                 .create_customer(&new_customer("r"))
                 .await
                 .unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::AlreadyExists);
+            assert_eq!(e.kind(), ErrorKind::AlreadyExists);
         }),
         0
     );

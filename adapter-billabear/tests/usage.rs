@@ -20,12 +20,10 @@ use common::*;
 
 #[tokio::test]
 async fn an_event_that_may_have_been_stored_is_never_resent() {
-    let http = HttpConfig {
-        timeout_ms: 400,
-        total_budget_ms: 2_000,
-        retry_base_delay_ms: 10,
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig::default()
+        .with_timeout(std::time::Duration::from_millis(400))
+        .with_total_budget(std::time::Duration::from_millis(2_000))
+        .with_retry_base_delay(std::time::Duration::from_millis(10));
     let w = World::with(BillaBearSimConfig::default(), http).await;
     w.customer("ev").await;
     let sub = w.subscribe("ev", "ev-sub").await;
@@ -227,7 +225,7 @@ async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
                 .await
                 .unwrap_err()
                 .kind(),
-            &ErrorKind::Unsupported
+            ErrorKind::Unsupported
         );
     }
     assert!(
@@ -253,7 +251,7 @@ async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
             .await
             .unwrap_err()
             .kind(),
-        &ErrorKind::Unsupported
+        ErrorKind::Unsupported
     );
 }
 

@@ -11,15 +11,15 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use billing_core::chrono::{NaiveTime, Utc};
+use billing_core::layer::{LayeredBackend, WithErrorContext};
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error, ErrorKind,
     Operation, Result, Subscription, SubscriptionKey,
 };
 use billing_http::{
-    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderMap, HeaderName, HeaderValue, HttpClient,
-    HttpConfig, Method, SecretString,
+    ApiRequest, ApiResponse, Credentials, Endpoint, HeaderName, HeaderValue, HttpClient,
+    HttpConfig, KeyCache, Method, SecretString,
 };
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use url::Url;
@@ -32,8 +32,6 @@ use crate::wire;
 /// The backend's name in errors, traces and [`BackendInfo`].
 pub const NAME: &str = "killbill";
 
-/// Entries per key-to-id cache (cleared when full; a miss costs one lookup).
-const CACHE_CAPACITY: usize = 100_000;
 /// A catalog that does not know a name is fetched again, at most this often.
 const CATALOG_REFRESH: Duration = Duration::from_secs(60);
 
@@ -53,19 +51,18 @@ struct CatalogNames {
     fetched: Instant,
 }
 
-/// A [`BillingBackend`] over Kill Bill's REST API (0.24.x). See the crate docs for how each
-/// operation maps to Kill Bill and what it costs.
-pub struct KillBillBackend {
+/// The backend itself: every trait, no error context (added by [`KillBillBackend`]).
+pub(crate) struct KillBill {
     http: HttpClient,
     audit: Vec<(HeaderName, HeaderValue)>,
     capabilities: Capabilities,
-    account_ids: billing_http::KeyCache<CustomerKey, String>,
-    accounts: billing_http::KeyCache<String, AccountRef>,
-    subscription_ids: billing_http::KeyCache<SubscriptionKey, String>,
+    account_ids: KeyCache<CustomerKey, String>,
+    accounts: KeyCache<String, AccountRef>,
+    subscription_ids: KeyCache<SubscriptionKey, String>,
     catalog: Mutex<Option<CatalogNames>>,
 }
 
-impl fmt::Debug for KillBillBackend {
+impl fmt::Debug for KillBill {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KillBillBackend")
             .field("http", &self.http)
@@ -98,12 +95,34 @@ pub fn capabilities() -> Capabilities {
     c
 }
 
+/// A [`BillingBackend`] over Kill Bill's REST API (0.24.x). See the crate docs for how each
+/// operation maps to Kill Bill and what it costs. Its errors carry the backend name `killbill`
+/// and the operation.
+#[derive(Debug)]
+pub struct KillBillBackend {
+    inner: WithErrorContext<KillBill>,
+}
+
+impl LayeredBackend for KillBillBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+}
+
 impl KillBillBackend {
     /// Builds the backend. Nothing is sent until the first call.
     ///
     /// # Errors
     /// A `Config` error naming the setting (`killbill.base_url`, `killbill.created_by`, ...).
     pub fn new(config: &KillBillConfig, http: &HttpConfig) -> Result<Self> {
+        Ok(Self {
+            inner: WithErrorContext::new(KillBill::new(config, http)?),
+        })
+    }
+}
+
+impl KillBill {
+    fn new(config: &KillBillConfig, http: &HttpConfig) -> Result<Self> {
         config.validate()?;
         let base = config.base_url.trim();
         if base.trim_end_matches('/').ends_with("/1.0/kb") {
@@ -120,32 +139,20 @@ impl KillBillBackend {
             )
             .with_header(
                 HeaderName::from_static("x-killbill-apisecret"),
-                SecretString::from(config.api_secret.expose_secret().to_owned()),
+                config.api_secret.clone(),
             );
-        let mut default_headers = HeaderMap::new();
-        default_headers.insert(
-            billing_http::HeaderName::from_static("accept"),
-            HeaderValue::from_static("application/json"),
-        );
         let audit = audit_headers(config)?
             .into_iter()
             .map(|(name, value)| (HeaderName::from_static(name), value))
             .collect();
-        let http = HttpClient::new(
-            NAME,
-            endpoint,
-            credentials,
-            http.clone(),
-            default_headers,
-            KillBillErrors,
-        )?;
+        let http = HttpClient::new(NAME, endpoint, credentials, http.clone(), KillBillErrors)?;
         Ok(Self {
             http,
             audit,
             capabilities: capabilities(),
-            account_ids: billing_http::KeyCache::new(CACHE_CAPACITY),
-            accounts: billing_http::KeyCache::new(CACHE_CAPACITY),
-            subscription_ids: billing_http::KeyCache::new(CACHE_CAPACITY),
+            account_ids: KeyCache::default(),
+            accounts: KeyCache::default(),
+            subscription_ids: KeyCache::default(),
             catalog: Mutex::new(None),
         })
     }
@@ -176,9 +183,8 @@ impl KillBillBackend {
         &self,
         request: ApiRequest,
     ) -> Result<(T, serde_json::Value)> {
-        let op = request.operation();
         let response = self.http.send_ok(request).await?;
-        decode(op, &response)
+        response.json_keeping_raw()
     }
 
     /// The id in a create's `Location` header, followed only on the configured origin. `None`
@@ -450,36 +456,14 @@ fn account_entry(account: &wire::Account) -> Option<(CustomerKey, String, Accoun
     Some((key.clone(), id.clone(), AccountRef { key, tod }))
 }
 
-/// Decodes a JSON answer into `T`, keeping the raw value.
-fn decode<T: DeserializeOwned>(
-    op: Operation,
-    response: &ApiResponse,
-) -> Result<(T, serde_json::Value)> {
-    let raw: serde_json::Value = response
-        .json()
-        .map_err(|e| e.with_backend(NAME).with_operation(op))?;
-    // Decoded from a borrow: no copy of the whole answer.
-    let typed = T::deserialize(&raw).map_err(|e| {
-        Error::decode(format!("unexpected Kill Bill JSON: {e}"))
-            .with_backend(NAME)
-            .with_operation(op)
-    })?;
-    Ok((typed, raw))
-}
-
 /// Whether an error says an id the adapter sent is unknown to the tenant (a cached id that went
 /// stale), rather than that a keyed object is missing.
 fn is_stale_id(e: &Error) -> bool {
-    e.kind() == &ErrorKind::NotFound
+    e.kind() == ErrorKind::NotFound
         && e.vendor().and_then(|v| v.code.as_deref()) == Some("ObjectDoesNotExist")
 }
 
-/// Tags an error produced in this crate with the backend and operation.
-fn tag(op: Operation) -> impl Fn(Error) -> Error {
-    move |e| e.with_backend(NAME).with_operation(op)
-}
-
-impl BillingBackend for KillBillBackend {
+impl BillingBackend for KillBill {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, Some(self.http.endpoint().as_str().to_owned()))
     }

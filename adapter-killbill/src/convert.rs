@@ -167,7 +167,7 @@ pub fn customer(
         .currency
         .as_deref()
         .and_then(|c| Currency::from_code(c).ok());
-    let mut c = Customer::from_new(&new, id);
+    let mut c = billing_core::raw::customer_from_new(&new, id);
     c.status = if closed {
         CustomerStatus::Closed
     } else {

@@ -30,7 +30,7 @@ impl OffsetPage {
     /// `InvalidInput` for a limit outside `1..=MAX_PAGE_LIMIT` or a cursor this adapter did not
     /// make.
     pub fn of(request: &PageRequest) -> Result<Self> {
-        let limit = request.limit_capped(MAX_PAGE_LIMIT)?;
+        let limit = billing_core::raw::page_limit(request, MAX_PAGE_LIMIT)?;
         let offset = match &request.cursor {
             None => 0,
             Some(c) => c
@@ -102,7 +102,7 @@ mod tests {
         assert_eq!(second.offset, 3);
         for bad in ["3", "kb:", "kb:-1", "kb:x", "lago:2"] {
             let e = OffsetPage::of(&PageRequest::after(Cursor::new(bad), 3)).unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::InvalidInput, "{bad}");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
         }
         for limit in [0, MAX_PAGE_LIMIT + 1] {
             assert!(OffsetPage::of(&PageRequest::first(limit)).is_err());

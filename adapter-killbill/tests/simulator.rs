@@ -143,7 +143,7 @@ async fn a_taken_key_is_409_3000_already_exists() {
         .create_customer(&NewCustomer::new(key).name("Other"))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::AlreadyExists);
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
     let vendor = e.vendor().unwrap();
     assert_eq!(
         (vendor.status, vendor.code.as_deref()),
@@ -162,7 +162,7 @@ async fn a_set_currency_is_refused_before_the_update_is_sent() {
         .update_customer(&key, &CustomerPatch::new().currency(Currency::EUR))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(
         env.since(mark).iter().all(|r| r.method.as_str() == "GET"),
         "no PUT"
@@ -196,12 +196,12 @@ async fn metadata_is_unsupported_before_any_request() {
     let mark = env.sent();
     let new = NewCustomer::new(CustomerKey::new("m").unwrap()).metadata("tier", "gold");
     let e = env.kb.create_customer(&new).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unsupported);
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
     let long_name = NewCustomer::new(CustomerKey::new("n").unwrap()).name("n".repeat(101));
     let e = env.kb.create_customer(&long_name).await.unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::InvalidInput,
+        ErrorKind::InvalidInput,
         "accounts.name is varchar(100)"
     );
     assert_eq!(env.sent(), mark);
@@ -234,7 +234,7 @@ async fn delete_closes_ends_every_subscription_and_can_be_repeated() {
     );
     env.kb.delete_customer(&key).await.unwrap();
     let again = env.kb.create_customer(&NewCustomer::new(key.clone())).await;
-    assert_eq!(again.unwrap_err().kind(), &ErrorKind::AlreadyExists);
+    assert_eq!(again.unwrap_err().kind(), ErrorKind::AlreadyExists);
     let page = env
         .kb
         .list_customers(&PageRequest::first(10))
@@ -249,7 +249,7 @@ async fn delete_closes_ends_every_subscription_and_can_be_repeated() {
     let unknown = CustomerKey::new("never").unwrap();
     assert_eq!(
         env.kb.delete_customer(&unknown).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
+        ErrorKind::NotFound
     );
 }
 
@@ -402,7 +402,7 @@ async fn a_change_at_period_end_is_read_back_and_happens_at_the_end() {
         .await;
     assert_eq!(
         unknown.unwrap_err().kind(),
-        &ErrorKind::NotFound,
+        ErrorKind::NotFound,
         "2021 is NotFound"
     );
 }
@@ -578,7 +578,7 @@ async fn unknown_metrics_and_subscriptions_store_nothing() {
         .usage(&UsageQuery::current(sub).metric(MetricCode::new("bananas").unwrap()))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -594,7 +594,7 @@ async fn an_event_after_the_subscription_ended_is_a_conflict() {
     let outcomes = env.kb.record_usage(&[later]).await;
     match &outcomes[..] {
         [EventOutcome::Rejected(e)] => {
-            assert_eq!(e.kind(), &ErrorKind::Conflict, "{e}");
+            assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
             assert_eq!(e.vendor().and_then(|v| v.status), Some(400));
         }
         other => panic!("{:?}", describe(other)),
@@ -603,12 +603,10 @@ async fn an_event_after_the_subscription_ended_is_a_conflict() {
 
 #[tokio::test]
 async fn a_post_whose_answer_was_lost_is_counted_once() {
-    let http = HttpConfig {
-        max_retries: 1,
-        retry_base_delay_ms: 10,
-        max_retry_delay_ms: 20,
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig::default()
+        .with_max_retries(1)
+        .with_retry_base_delay(std::time::Duration::from_millis(10))
+        .with_max_retry_delay(std::time::Duration::from_millis(20));
     let env = Env::with(|c| c, http).await;
     let sub = env.subscribed("lost", "lost-sub", "starter-monthly").await;
     env.kb
@@ -684,7 +682,7 @@ async fn wrong_credentials_and_a_wrong_base_url_are_told_apart() {
         .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::Unauthenticated,
+        ErrorKind::Unauthenticated,
         "the tenant filter's HTML 401"
     );
     assert!(!format!("{e} {e:?}").contains("not-the-secret"));
@@ -699,7 +697,7 @@ async fn wrong_credentials_and_a_wrong_base_url_are_told_apart() {
         .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::Unexpected,
+        ErrorKind::Unexpected,
         "an HTML 404 is not a missing customer"
     );
     assert!(e.message().contains("base_url"), "{e}");
@@ -764,7 +762,7 @@ async fn listing_pages_by_offset() {
         .list_customers(&PageRequest::after(billing_core::Cursor::new("7"), 2))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
 #[tokio::test]

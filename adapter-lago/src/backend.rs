@@ -5,13 +5,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use billing_core::layer::{LayeredBackend, WithErrorContext};
 use billing_core::{
-    BackendInfo, BillingBackend, Capabilities, Customer, CustomerDeletion, CustomerKey, Error,
+    BackendInfo, BillingBackend, Capabilities, Customer, CustomerDeletion, CustomerKey,
     MetadataLimits, Operation, Result, SubscriptionKey,
 };
-use billing_http::{
-    ApiRequest, Credentials, HeaderMap, HeaderValue, HttpClient, HttpConfig, KeyCache, Method,
-};
+use billing_http::{ApiRequest, Credentials, HttpClient, HttpConfig, KeyCache, Method};
 use serde_json::Value;
 use url::Url;
 
@@ -38,16 +37,26 @@ pub const METADATA_LIMITS: MetadataLimits = MetadataLimits {
 /// Most events per `POST /events/batch`.
 pub const BATCH_MAX: usize = 100;
 
-/// How many subscription-to-customer entries are cached.
-const CACHE_CAPACITY: usize = 100_000;
-
 /// The Lago backend. Build it with [`LagoBackend::new`] (or through the `billing` facade).
 ///
 /// It caches, per subscription key, the customer key (subscriptions never move between
 /// customers), and the billable-metric catalog (refreshed when an unknown code shows up), so a
-/// usage batch or a usage query costs one request once warm.
+/// usage batch or a usage query costs one request once warm. Its errors carry the backend name
+/// `lago` and the operation.
 #[derive(Debug)]
 pub struct LagoBackend {
+    inner: WithErrorContext<Lago>,
+}
+
+impl LayeredBackend for LagoBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+}
+
+/// The backend itself: every trait, no error context (added by [`LagoBackend`]).
+#[derive(Debug)]
+pub(crate) struct Lago {
     client: HttpClient,
     capabilities: Capabilities,
     subscription_customers: KeyCache<SubscriptionKey, CustomerKey>,
@@ -61,52 +70,60 @@ impl LagoBackend {
     /// # Errors
     /// A `Config` error naming the bad setting (`lago.base_url`, `lago.api_key`, `http.*`).
     pub fn new(config: &LagoConfig, http: &HttpConfig) -> Result<Self> {
-        let endpoint = config.validate(http)?;
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            billing_http::HeaderName::from_static("accept"),
-            HeaderValue::from_static("application/json"),
-        );
-        let client = HttpClient::new(
-            BACKEND,
-            endpoint,
-            Credentials::bearer(config.api_key.clone()),
-            http.clone(),
-            headers,
-            LagoErrors,
-        )?;
         Ok(Self {
-            client,
-            capabilities: Self::lago_capabilities(),
-            subscription_customers: KeyCache::new(CACHE_CAPACITY),
-            metrics: KeyCache::new(CACHE_CAPACITY),
-            metrics_refresh: tokio::sync::Mutex::new(()),
+            inner: WithErrorContext::new(Lago::new(config, http)?),
         })
     }
 
     /// What Lago supports, as this adapter implements it (see the crate docs for the reasons).
     pub fn lago_capabilities() -> Capabilities {
-        let mut c = Capabilities::full();
-        c.customer_update = true;
-        c.customer_delete = Some(CustomerDeletion::Remove);
-        c.customer_metadata = Some(METADATA_LIMITS);
-        c.customer_email_required = false;
-        c.cancel_now = true;
-        c.cancel_at_period_end = true;
-        c.change_plan_now = false;
-        c.change_plan_at_period_end = false;
-        c.change_plan_vendor_default = true;
-        c.subscription_start_past = true;
-        c.subscription_start_future = true;
-        c.subscription_billing_anchor = false;
-        c.usage_batch_max = BATCH_MAX;
-        c.usage_dedup_by_event_id = true;
-        c.usage_backdated = true;
-        c.usage_current_period = true;
-        c.usage_range = false;
-        c.usage_per_subscription = true;
-        c.usage_read_lag = Duration::from_secs(10);
-        c
+        capabilities()
+    }
+}
+
+/// What Lago supports, as this adapter implements it (see the crate docs for the reasons). No
+/// request is needed: the in-memory backend can take these to stand in for Lago in tests.
+pub fn capabilities() -> Capabilities {
+    let mut c = Capabilities::full();
+    c.customer_update = true;
+    c.customer_delete = Some(CustomerDeletion::Remove);
+    c.customer_metadata = Some(METADATA_LIMITS);
+    c.customer_email_required = false;
+    c.cancel_now = true;
+    c.cancel_at_period_end = true;
+    c.change_plan_now = false;
+    c.change_plan_at_period_end = false;
+    c.change_plan_vendor_default = true;
+    c.subscription_start_past = true;
+    c.subscription_start_future = true;
+    c.subscription_billing_anchor = false;
+    c.usage_batch_max = BATCH_MAX;
+    c.usage_dedup_by_event_id = true;
+    c.usage_backdated = true;
+    c.usage_current_period = true;
+    c.usage_range = false;
+    c.usage_per_subscription = true;
+    c.usage_read_lag = Duration::from_secs(10);
+    c
+}
+
+impl Lago {
+    fn new(config: &LagoConfig, http: &HttpConfig) -> Result<Self> {
+        let endpoint = config.validate(http)?;
+        let client = HttpClient::new(
+            BACKEND,
+            endpoint,
+            Credentials::bearer(config.api_key.clone()),
+            http.clone(),
+            LagoErrors,
+        )?;
+        Ok(Self {
+            client,
+            capabilities: capabilities(),
+            subscription_customers: KeyCache::default(),
+            metrics: KeyCache::default(),
+            metrics_refresh: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// `<base>/<segments>` (subscription and event routes accept any character but `/`, which is
@@ -141,9 +158,7 @@ impl LagoBackend {
         let matches =
             |c: &Value| c.get("external_id").and_then(Value::as_str) == Some(key.as_str());
         if let Some(raw) = list.customers.iter().find(|c| matches(c)) {
-            return convert::customer(raw.clone())
-                .map(Some)
-                .map_err(|e| e.with_operation(op));
+            return convert::customer(raw.clone()).map(Some);
         }
         if list.customers.is_empty() {
             return Ok(None);
@@ -157,9 +172,7 @@ impl LagoBackend {
             return Err(self.client.error(op, &response));
         }
         let envelope: wire::CustomerEnvelope = response.json()?;
-        convert::customer(envelope.customer)
-            .map(Some)
-            .map_err(|e| e.with_operation(op))
+        convert::customer(envelope.customer).map(Some)
     }
 
     /// Every row of a subscription key, in every status:
@@ -186,7 +199,7 @@ impl LagoBackend {
             )
             .await?;
             for raw in list.subscriptions {
-                let row = convert::subscription_row(&raw).map_err(|e| e.with_operation(op))?;
+                let row = convert::subscription_row(&raw)?;
                 if row.external_id == key.as_str() {
                     rows.push((row, raw));
                 }
@@ -282,12 +295,7 @@ impl LagoBackend {
     }
 }
 
-/// Tags an error with this backend and an operation (the first ones set win).
-fn tag(e: Error, op: Operation) -> Error {
-    e.with_backend(BACKEND).with_operation(op)
-}
-
-impl BillingBackend for LagoBackend {
+impl BillingBackend for Lago {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(BACKEND, Some(self.client.endpoint().as_str().to_owned()))
     }

@@ -1,7 +1,5 @@
 //! The `[lago]` configuration section.
 
-use std::fmt;
-
 use billing_core::{Error, Result};
 use billing_http::{Endpoint, ExposeSecret, HttpConfig, SecretString};
 use serde::{Deserialize, Serialize};
@@ -20,9 +18,11 @@ pub const CLOUD_EU: &str = "https://api.eu.getlago.com/api/v1";
 /// api_key = "..."
 /// ```
 ///
-/// `Debug` never shows the API key, and serialising skips it.
-#[derive(Clone, Serialize, Deserialize)]
+/// The API key is a [`SecretString`]: `Debug` shows `[REDACTED]`, and serialising the
+/// configuration leaves it out (the secret policy of every vendor section).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LagoConfig {
     /// The API base, ending in `/api/v1`.
     pub base_url: String,
@@ -32,11 +32,12 @@ pub struct LagoConfig {
 }
 
 impl LagoConfig {
-    /// A configuration for `base_url` with `api_key`.
-    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+    /// A configuration for `base_url` ([`CLOUD_US`], [`CLOUD_EU`], or a self-hosted
+    /// `<origin>/api/v1`) with `api_key`.
+    pub fn new(base_url: impl Into<String>, api_key: SecretString) -> Self {
         Self {
             base_url: base_url.into(),
-            api_key: SecretString::from(api_key.into()),
+            api_key,
         }
     }
 
@@ -69,19 +70,14 @@ impl LagoConfig {
     }
 }
 
-impl fmt::Debug for LagoConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LagoConfig")
-            .field("base_url", &self.base_url)
-            .field("api_key", &"[redacted]")
-            .finish()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use billing_core::ErrorKind;
+
+    fn key(k: &str) -> SecretString {
+        SecretString::from(k)
+    }
 
     fn from_toml(s: &str) -> std::result::Result<LagoConfig, toml::de::Error> {
         toml::from_str(s)
@@ -113,23 +109,26 @@ mod tests {
     fn validation_names_the_setting() {
         let http = HttpConfig::default();
         let cases = [
-            (LagoConfig::new("", "k"), "lago.base_url"),
-            (LagoConfig::new("not a url", "k"), "lago.base_url"),
+            (LagoConfig::new("", key("k")), "lago.base_url"),
+            (LagoConfig::new("not a url", key("k")), "lago.base_url"),
             (
-                LagoConfig::new("http://lago.example.com/api/v1", "k"),
+                LagoConfig::new("http://lago.example.com/api/v1", key("k")),
                 "lago.base_url",
             ),
-            (LagoConfig::new(CLOUD_EU, "  "), "lago.api_key"),
-            (LagoConfig::new(CLOUD_EU, "se cret-key"), "lago.api_key"),
+            (LagoConfig::new(CLOUD_EU, key("  ")), "lago.api_key"),
+            (
+                LagoConfig::new(CLOUD_EU, key("se cret-key")),
+                "lago.api_key",
+            ),
         ];
         for (config, setting) in cases {
             let e = config.validate(&http).unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Config);
+            assert_eq!(e.kind(), ErrorKind::Config);
             assert!(e.message().contains(setting), "{e}");
             assert!(!e.to_string().contains("se cret-key"));
         }
         assert!(
-            LagoConfig::new("http://127.0.0.1:3000/api/v1", "k")
+            LagoConfig::new("http://127.0.0.1:3000/api/v1", key("k"))
                 .validate(&http)
                 .is_ok()
         );

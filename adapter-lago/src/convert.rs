@@ -10,7 +10,6 @@ use billing_core::{
     SubscriptionKey, SubscriptionStatus, UsageEvent, UsageLine, UsageSummary,
 };
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::wire;
@@ -19,7 +18,7 @@ use crate::wire;
 pub const BACKEND: &str = "lago";
 
 fn decode(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::decode(format!("cannot decode the Lago {what}: {e}")).with_backend(BACKEND)
+    Error::decode(format!("cannot decode the Lago {what}: {e}"))
 }
 
 // ---- time ----
@@ -66,7 +65,7 @@ pub fn exclusive_end(inclusive: DateTime<Utc>) -> DateTime<Utc> {
 /// `Decode` if the object lacks `lago_id` or `external_id`, or its key is not a valid
 /// [`CustomerKey`].
 pub fn customer(raw: Value) -> Result<Customer> {
-    let w = wire::Customer::deserialize(&raw).map_err(|e| decode("customer", e))?;
+    let w = billing_http::decode_value::<wire::Customer>(&raw, "Lago customer")?;
     let key = CustomerKey::new(w.external_id.clone()).map_err(|e| decode("customer key", e))?;
     let metadata = w
         .metadata
@@ -74,7 +73,7 @@ pub fn customer(raw: Value) -> Result<Customer> {
         .into_iter()
         .map(|m| (m.key, m.value.unwrap_or_default()))
         .collect();
-    let mut c = Customer::from_new(&NewCustomer::new(key), w.lago_id);
+    let mut c = billing_core::raw::customer_from_new(&NewCustomer::new(key), w.lago_id);
     c.name = w.name.filter(|s| !s.is_empty());
     c.email = w.email.filter(|s| !s.is_empty());
     c.currency = w.currency.and_then(|code| Currency::from_code(&code).ok());
@@ -175,7 +174,7 @@ pub fn patch_input(current: &Customer, patch: &CustomerPatch) -> Option<wire::Cu
 /// # Errors
 /// `Decode` if required fields are missing.
 pub fn subscription_row(raw: &Value) -> Result<wire::Subscription> {
-    wire::Subscription::deserialize(raw).map_err(|e| decode("subscription", e))
+    billing_http::decode_value(raw, "Lago subscription")
 }
 
 /// Whether a row has ended for good.
@@ -439,8 +438,7 @@ pub fn usage_summary(
                 return Err(Error::unexpected(format!(
                     "metric `{code}` is used by several charges that report different units \
                      ({seen} and {units}); Lago gives no single total"
-                ))
-                .with_backend(BACKEND));
+                )));
             }
             Some((_, total)) => {
                 *total = match (total.take(), amount) {

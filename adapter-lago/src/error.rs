@@ -296,7 +296,7 @@ mod tests {
             kind(422, r#"{"code":"third_party_error"}"#),
             ErrorKind::Unexpected
         );
-        assert!(matches!(kind(429, ""), ErrorKind::RateLimited { .. }));
+        assert_eq!(kind(429, ""), ErrorKind::RateLimited);
         assert_eq!(kind(503, ""), ErrorKind::Unavailable);
         assert_eq!(kind(400, "[]"), ErrorKind::InvalidInput);
     }

@@ -96,6 +96,6 @@ pub mod error;
 pub mod pager;
 pub mod wire;
 
-pub use backend::LagoBackend;
+pub use backend::{LagoBackend, capabilities};
 pub use config::{CLOUD_EU, CLOUD_US, LagoConfig};
 pub use error::LagoErrors;

@@ -48,7 +48,7 @@ impl Position {
     /// # Errors
     /// `InvalidInput` for a limit outside `1..=MAX_PAGE_LIMIT` or a cursor of another kind.
     fn start(request: &PageRequest, kind: &str) -> Result<(Self, Vec<String>)> {
-        let limit = request.limit_capped(MAX_PER_PAGE)?;
+        let limit = billing_core::raw::page_limit(request, MAX_PER_PAGE)?;
         let Some(cursor) = &request.cursor else {
             return Ok((
                 Self {

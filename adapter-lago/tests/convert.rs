@@ -229,7 +229,7 @@ fn event_bodies() {
     let clash = event("1").property("quantity", "9");
     assert_eq!(
         event_input(&clash, &sum).unwrap_err().kind(),
-        &ErrorKind::InvalidInput
+        ErrorKind::InvalidInput
     );
 
     assert!(
@@ -242,7 +242,7 @@ fn event_bodies() {
         event_input(&event("2"), &Metering::Count)
             .unwrap_err()
             .kind(),
-        &ErrorKind::InvalidInput
+        ErrorKind::InvalidInput
     );
     let unique = Metering::UniqueCount {
         field: "user".into(),
@@ -254,7 +254,7 @@ fn event_bodies() {
     };
     assert_eq!(
         event_input(&event("1"), &custom).unwrap_err().kind(),
-        &ErrorKind::Unsupported
+        ErrorKind::Unsupported
     );
 }
 
@@ -369,11 +369,11 @@ fn usage_lines() {
     ]));
     assert_eq!(
         usage_summary(&split, None).unwrap_err().kind(),
-        &ErrorKind::Unexpected
+        ErrorKind::Unexpected
     );
     let bad = usage(json!([charge("api_calls", json!("lots"), 1)]));
     assert_eq!(
         usage_summary(&bad, None).unwrap_err().kind(),
-        &ErrorKind::Decode
+        ErrorKind::Decode
     );
 }

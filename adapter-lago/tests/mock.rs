@@ -79,13 +79,11 @@ async fn start(mock: Mock) -> LagoBackend {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let http = HttpConfig {
-        max_retries: 2,
-        retry_base_delay_ms: 10,
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig::default()
+        .with_max_retries(2)
+        .with_retry_base_delay(std::time::Duration::from_millis(10));
     LagoBackend::new(
-        &LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key"),
+        &LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key".into()),
         &http,
     )
     .unwrap()
@@ -121,7 +119,7 @@ async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded()
     let outcomes = lago
         .record_usage(&[event("a"), event("b"), event("c")])
         .await;
-    let kinds: Vec<Option<ErrorKind>> = outcomes.iter().map(|o| o.error_kind().cloned()).collect();
+    let kinds: Vec<Option<ErrorKind>> = outcomes.iter().map(|o| o.error_kind()).collect();
     assert_eq!(kinds, [None, Some(ErrorKind::InvalidInput), None]);
     assert!(matches!(outcomes[0], EventOutcome::Accepted));
     let batches: Vec<(Value, Instant)> = mock
@@ -176,13 +174,13 @@ async fn html_and_empty_error_pages_become_typed_errors() {
     let lago = start(mock.clone()).await;
     let key = CustomerKey::new("c1").unwrap();
     let e = lago.get_customer(&key).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(e.is_temporary());
     assert!(!e.to_string().contains("mock-key"));
     let e = lago.get_customer(&key).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unauthenticated, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
     let e = lago.get_customer(&key).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Decode, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
 }
 
 #[tokio::test]
@@ -198,7 +196,7 @@ async fn a_batch_refused_as_a_whole_rejects_every_event() {
     assert!(
         outcomes
             .iter()
-            .all(|o| o.error_kind() == Some(&ErrorKind::InvalidInput)),
+            .all(|o| o.error_kind() == Some(ErrorKind::InvalidInput)),
         "{outcomes:?}"
     );
 }

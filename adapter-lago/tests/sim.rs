@@ -23,7 +23,7 @@ impl World {
     async fn start() -> Self {
         let sim = LagoSim::start(SimOptions::default()).await.unwrap();
         let lago = LagoBackend::new(
-            &LagoConfig::new(sim.api_url(), LagoSim::API_KEY),
+            &LagoConfig::new(sim.api_url(), LagoSim::API_KEY.into()),
             &HttpConfig::default(),
         )
         .unwrap();
@@ -254,7 +254,7 @@ async fn a_subscription_never_creates_its_customer() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(w.sim.customer_count(), customers);
     assert!(
         w.requests()[before..].iter().all(|r| r.method == "GET"),
@@ -322,7 +322,7 @@ async fn metadata_entries_keep_their_ids_on_update() {
         .update_customer(&key, &CustomerPatch::new().metadata(six))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert_eq!(w.sent(), before);
 }
 
@@ -368,7 +368,7 @@ async fn dotted_keys_are_addressed_with_encoded_dots() {
     );
     assert_eq!(
         w.lago.get_customer(&key).await.unwrap_err().kind(),
-        &ErrorKind::NotFound
+        ErrorKind::NotFound
     );
     assert!(
         w.lago
@@ -394,7 +394,7 @@ async fn cancelling_on_the_last_day_of_a_period_is_a_conflict() {
         .cancel_subscription(&sub, CancelAt::PeriodEnd)
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Conflict, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     let now = w
         .lago
         .cancel_subscription(&sub, CancelAt::Now)
@@ -421,13 +421,15 @@ async fn retries_after_server_errors_and_lost_answers_never_count_an_event_twice
     })
     .await
     .unwrap();
-    let http = HttpConfig {
-        max_retries: 10,
-        retry_base_delay_ms: 5,
-        max_retry_delay_ms: 50,
-        ..HttpConfig::default()
-    };
-    let lago = LagoBackend::new(&LagoConfig::new(sim.api_url(), LagoSim::API_KEY), &http).unwrap();
+    let http = HttpConfig::default()
+        .with_max_retries(10)
+        .with_retry_base_delay(std::time::Duration::from_millis(5))
+        .with_max_retry_delay(std::time::Duration::from_millis(50));
+    let lago = LagoBackend::new(
+        &LagoConfig::new(sim.api_url(), LagoSim::API_KEY.into()),
+        &http,
+    )
+    .unwrap();
     let w = World { sim, lago };
     let sub = w.subscribed("flaky").await;
     w.sim.server().faults().set(billing_sim::FaultConfig {

@@ -198,8 +198,9 @@ pub struct Customer {
 }
 
 impl Customer {
-    /// A customer built from a [`NewCustomer`] and the vendor's id, active, with no raw JSON.
-    pub fn from_new(new: &NewCustomer, vendor_id: impl Into<String>) -> Self {
+    /// A customer built from a [`NewCustomer`] and the vendor's id, active, with no raw JSON
+    /// (exported as [`crate::raw::customer_from_new`]).
+    pub(crate) fn from_new(new: &NewCustomer, vendor_id: impl Into<String>) -> Self {
         Self {
             key: new.key.clone(),
             vendor_id: vendor_id.into(),

@@ -10,8 +10,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong, independent of the vendor.
 ///
-/// Match on the kind, never on message text: messages are for humans and differ by vendor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Match on the kind, never on message text: messages are for humans and differ by vendor. It is
+/// `Copy` and carries no data: what a kind may come with (such as how long a rate-limited caller
+/// should wait, [`Error::retry_after`]) lives on the [`Error`].
+///
+/// ```
+/// # use billing_core::{Error, ErrorKind};
+/// let e = Error::not_found("no customer `acme`");
+/// assert_eq!(e.kind(), ErrorKind::NotFound);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The addressed object does not exist.
@@ -29,11 +37,9 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The vendor requires a payment method, or a charge failed.
     PaymentRequired,
-    /// The vendor throttled the request.
-    RateLimited {
-        /// How long the vendor asked us to wait, when it said.
-        retry_after: Option<Duration>,
-    },
+    /// The vendor throttled the request; [`Error::retry_after`] says how long it asked the
+    /// caller to wait, when it said.
+    RateLimited,
     /// The vendor could not be reached or answered with a temporary server error.
     Unavailable,
     /// The request timed out. A write may or may not have been applied.
@@ -50,14 +56,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Whether errors of this kind are temporary by default (retrying later may succeed).
-    pub fn is_temporary_by_default(&self) -> bool {
+    pub fn is_temporary_by_default(self) -> bool {
         matches!(
             self,
-            ErrorKind::RateLimited { .. } | ErrorKind::Unavailable | ErrorKind::Timeout
+            ErrorKind::RateLimited | ErrorKind::Unavailable | ErrorKind::Timeout
         )
     }
 
-    fn label(&self) -> &'static str {
+    fn label(self) -> &'static str {
         match self {
             ErrorKind::NotFound => "not found",
             ErrorKind::AlreadyExists => "already exists",
@@ -66,7 +72,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::PermissionDenied => "permission denied",
             ErrorKind::PaymentRequired => "payment required",
-            ErrorKind::RateLimited { .. } => "rate limited",
+            ErrorKind::RateLimited => "rate limited",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Unsupported => "unsupported",
@@ -186,6 +192,7 @@ pub struct Error {
     kind: ErrorKind,
     temporary: bool,
     message: Cow<'static, str>,
+    retry_after: Option<Duration>,
     backend: Option<&'static str>,
     operation: Option<Operation>,
     vendor: Option<Box<VendorDetail>>,
@@ -199,6 +206,7 @@ impl Error {
             temporary: kind.is_temporary_by_default(),
             kind,
             message: message.into(),
+            retry_after: None,
             backend: None,
             operation: None,
             vendor: None,
@@ -226,15 +234,10 @@ impl Error {
         Self::new(ErrorKind::Conflict, message)
     }
 
-    /// An `Unsupported` error for `operation` on `backend`, with the reason.
-    pub fn unsupported(
-        backend: &'static str,
-        operation: Operation,
-        reason: impl Into<Cow<'static, str>>,
-    ) -> Self {
+    /// An `Unsupported` error, with the reason (the backend and operation are added where the
+    /// call leaves the backend).
+    pub fn unsupported(reason: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::Unsupported, reason)
-            .with_backend(backend)
-            .with_operation(operation)
     }
 
     /// A `Config` error naming the setting.
@@ -276,6 +279,13 @@ impl Error {
         self
     }
 
+    /// Sets how long the vendor asked the caller to wait before trying again (a rate limit's
+    /// `Retry-After`).
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
     /// Overrides whether the error is temporary.
     pub fn with_temporary(mut self, temporary: bool) -> Self {
         self.temporary = temporary;
@@ -290,8 +300,15 @@ impl Error {
     }
 
     /// What went wrong.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// How long the vendor asked the caller to wait before trying again, when it said (a
+    /// `RateLimited` error's `Retry-After` or `X-RateLimit-Reset`). `None` when the vendor gave no
+    /// time; a temporary error may still be retried after a backoff of the caller's choosing.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     /// Whether retrying the same call later may succeed.
@@ -359,6 +376,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.kind)
             .field("temporary", &self.temporary)
             .field("message", &self.message)
+            .field("retry_after", &self.retry_after)
             .field("backend", &self.backend)
             .field("operation", &self.operation)
             .field("vendor", &self.vendor)
@@ -399,6 +417,17 @@ mod tests {
         let s = e.to_string();
         assert!(s.starts_with("lago get_customer: not found"), "{s}");
         assert!(s.contains("customer_not_found"), "{s}");
+    }
+
+    #[test]
+    fn kinds_are_copy_and_retry_after_is_on_the_error() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_retry_after(Duration::from_secs(3));
+        let kind = e.kind();
+        assert_eq!(kind, ErrorKind::RateLimited);
+        assert!(e.is_temporary());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(Error::invalid_input("x").retry_after(), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::backend::BillingBackend;
 use crate::customer::{Customer, NewCustomer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::CustomerKey;
+use crate::layer::Layer;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::subscription::Subscription;
 use crate::usage::{Recorded, UsageEvent};
@@ -55,15 +56,26 @@ pub trait BillingExt: BillingBackend {
     async fn ensure_customer(&self, new: &NewCustomer) -> Result<Customer> {
         match self.get_customer(&new.key).await {
             Ok(c) => Ok(c),
-            Err(e) if e.kind() == &ErrorKind::NotFound => match self.create_customer(new).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => match self.create_customer(new).await {
                 Ok(c) => Ok(c),
-                Err(e) if e.kind() == &ErrorKind::AlreadyExists => {
-                    self.get_customer(&new.key).await
-                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => self.get_customer(&new.key).await,
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         }
+    }
+
+    /// Wraps this backend in `layer` and returns the layered backend (`layer.layer(self)`), so
+    /// a stack reads in the order calls go through it: `backend.layer(a).layer(b)` is `b` around
+    /// `a` around `backend`.
+    ///
+    /// # Behavior
+    /// Whatever the layer's backend does; see [`crate::layer`].
+    fn layer<L: Layer<Self>>(self, layer: L) -> L::Backend
+    where
+        Self: Sized,
+    {
+        layer.layer(self)
     }
 
     /// Records one event.
@@ -148,7 +160,10 @@ mod tests {
         let s = paginate(None, 10, |req: PageRequest| {
             let items = items.clone();
             async move {
-                let start = req.cursor.map(|c| c.parse_number().unwrap()).unwrap_or(0) as usize;
+                let start = req
+                    .cursor
+                    .map(|c| crate::page::cursor_number(&c).unwrap())
+                    .unwrap_or(0) as usize;
                 let end = (start + req.limit as usize).min(items.len());
                 let next = (end < items.len()).then(|| Cursor::new(end.to_string()));
                 Ok(Page::new(items[start..end].to_vec(), next))
@@ -167,14 +182,14 @@ mod tests {
         assert_eq!(out.len(), 2, "one item, then the loop error");
         assert_eq!(
             out.last().unwrap().as_ref().unwrap_err().kind(),
-            &ErrorKind::Unexpected
+            ErrorKind::Unexpected
         );
     }
 
     #[tokio::test]
     async fn paginate_resumes_from_a_checkpoint() {
         let s = paginate(Some(Cursor::new("20")), 10, |req: PageRequest| async move {
-            let start = req.cursor.unwrap().parse_number().unwrap() as u32;
+            let start = crate::page::cursor_number(&req.cursor.unwrap()).unwrap() as u32;
             Ok(Page::new(vec![start], None))
         });
         let all: Vec<u32> = s.try_collect().await.unwrap();

@@ -181,7 +181,7 @@ mod tests {
             "..".into(),
         ] {
             let err = SubscriptionKey::new(bad.clone()).unwrap_err();
-            assert_eq!(err.kind(), &ErrorKind::InvalidInput, "{bad:?}");
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}");
         }
         // multi-byte characters count in bytes
         assert!(PlanCode::new("é".repeat(65)).is_err());

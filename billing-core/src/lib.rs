@@ -7,7 +7,8 @@
 //! behaviour and the embedded default.
 //!
 //! This crate has no HTTP dependency. Vendor adapters live in their own crates; the `billing`
-//! facade picks one from configuration.
+//! facade picks one from configuration. What only backend and layer authors need is in [`raw`];
+//! the [`layer`] module has the layer shape (a layer wraps a backend and returns a backend).
 //!
 //! ```
 //! use billing_core::{BillingExt, CustomerKey, InMemoryBackend, NewCustomer};
@@ -28,10 +29,12 @@ mod customer;
 mod error;
 mod ext;
 mod key;
+pub mod layer;
 pub mod memory;
 mod money;
 mod outcomes;
 mod page;
+pub mod raw;
 mod shared;
 mod start;
 mod subscription;
@@ -42,18 +45,12 @@ pub use backend::{
 };
 pub use capabilities::{Capabilities, CustomerDeletion, MetadataLimits};
 pub use catalog::Catalog;
-pub use customer::{
-    Customer, CustomerPatch, CustomerStatus, MAX_EMAIL_LEN, MAX_NAME_CHARS, Metadata, NewCustomer,
-    validate_email,
-};
+pub use customer::{Customer, CustomerPatch, CustomerStatus, Metadata, NewCustomer};
 pub use error::{Error, ErrorKind, Operation, Result, VendorDetail};
-pub use ext::{BillingExt, paginate};
-pub use key::{
-    CustomerKey, EventId, MAX_KEY_LEN, MetricCode, PlanCode, SubscriptionKey, validate_key,
-};
+pub use ext::BillingExt;
+pub use key::{CustomerKey, EventId, MAX_KEY_LEN, MetricCode, PlanCode, SubscriptionKey};
 pub use memory::InMemoryBackend;
 pub use money::{Currency, Money};
-pub use outcomes::Outcomes;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use start::{START_NOW_TOLERANCE, Start};
 pub use subscription::{

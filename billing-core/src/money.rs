@@ -185,7 +185,7 @@ mod tests {
         for bad in ["usd", "XYZ", "", "US", "XAU"] {
             assert_eq!(
                 Currency::from_code(bad).unwrap_err().kind(),
-                &ErrorKind::InvalidInput,
+                ErrorKind::InvalidInput,
                 "{bad}"
             );
         }

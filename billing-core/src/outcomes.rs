@@ -4,17 +4,18 @@
 
 use std::collections::HashSet;
 
-use crate::error::{Error, Operation};
+use crate::error::Error;
 use crate::usage::{EventOutcome, UsageEvent};
 
 /// One slot per event, filled in any order; [`Outcomes::finish`] returns them in event order.
 ///
 /// ```
-/// # use billing_core::{Outcomes, UsageEvent, EventId, SubscriptionKey, MetricCode, EventOutcome};
+/// # use billing_core::raw::Outcomes;
+/// # use billing_core::{UsageEvent, EventId, SubscriptionKey, MetricCode, EventOutcome};
 /// # let ev = |id: &str| UsageEvent::new(EventId::new(id).unwrap(), SubscriptionKey::new("s").unwrap(),
 /// #     MetricCode::new("m").unwrap(), 1.into());
 /// let events = vec![ev("a"), ev("a"), ev("b")];
-/// let mut outcomes = Outcomes::new("lago", &events);
+/// let mut outcomes = Outcomes::new(&events);
 /// // events[1] repeats events[0]: it is Duplicate without being sent.
 /// assert_eq!(outcomes.pending(), vec![0, 2]);
 /// for i in outcomes.pending() {
@@ -25,23 +26,19 @@ use crate::usage::{EventOutcome, UsageEvent};
 /// ```
 #[derive(Debug)]
 pub struct Outcomes {
-    backend: &'static str,
     slots: Vec<Option<EventOutcome>>,
 }
 
 impl Outcomes {
     /// Validates every event (`Rejected(InvalidInput)` for bad ones) and marks repeats of an
     /// earlier event of the same batch (same subscription and id) as `Duplicate`.
-    pub fn new(backend: &'static str, events: &[UsageEvent]) -> Self {
+    pub fn new(events: &[UsageEvent]) -> Self {
         let mut seen = HashSet::new();
         let slots = events
             .iter()
             .map(|e| {
                 if let Err(err) = e.validate() {
-                    return Some(EventOutcome::Rejected(
-                        err.with_backend(backend)
-                            .with_operation(Operation::RecordUsage),
-                    ));
+                    return Some(EventOutcome::Rejected(err));
                 }
                 if !seen.insert((&e.subscription, &e.id)) {
                     return Some(EventOutcome::Duplicate);
@@ -49,7 +46,7 @@ impl Outcomes {
                 None
             })
             .collect();
-        Self { backend, slots }
+        Self { slots }
     }
 
     /// Indices of events that still need an answer, in order.
@@ -73,16 +70,9 @@ impl Outcomes {
         }
     }
 
-    /// Rejects event `i` with `error`, tagged with the backend and operation.
+    /// Rejects event `i` with `error`.
     pub fn reject(&mut self, i: usize, error: Error) {
-        self.set(
-            i,
-            EventOutcome::Rejected(
-                error
-                    .with_backend(self.backend)
-                    .with_operation(Operation::RecordUsage),
-            ),
-        );
+        self.set(i, EventOutcome::Rejected(error));
     }
 
     /// Rejects every event still pending with `error` (e.g. the request carrying them failed).
@@ -97,16 +87,13 @@ impl Outcomes {
     /// The outcomes in event order. A slot nobody filled is a bug in the adapter; it is reported
     /// as `Rejected(Unexpected)` rather than lost.
     pub fn finish(self) -> Vec<EventOutcome> {
-        let backend = self.backend;
         self.slots
             .into_iter()
             .map(|s| {
                 s.unwrap_or_else(|| {
-                    EventOutcome::Rejected(
-                        Error::unexpected("no outcome was recorded for this event")
-                            .with_backend(backend)
-                            .with_operation(Operation::RecordUsage),
-                    )
+                    EventOutcome::Rejected(Error::unexpected(
+                        "no outcome was recorded for this event",
+                    ))
                 })
             })
             .collect()
@@ -135,18 +122,18 @@ mod tests {
             ev("b", "s1", -1),
             ev("a", "s1", 1),
         ];
-        let o = Outcomes::new("x", &events);
+        let o = Outcomes::new(&events);
         assert_eq!(
             o.pending(),
             vec![0, 1],
             "same id on another subscription is distinct"
         );
         let done = o.finish();
-        assert_eq!(done[2].error_kind(), Some(&ErrorKind::InvalidInput));
+        assert_eq!(done[2].error_kind(), Some(ErrorKind::InvalidInput));
         assert!(matches!(done[3], EventOutcome::Duplicate));
         assert_eq!(
             done[0].error_kind(),
-            Some(&ErrorKind::Unexpected),
+            Some(ErrorKind::Unexpected),
             "unfilled is not lost"
         );
     }
@@ -154,11 +141,11 @@ mod tests {
     #[test]
     fn reject_pending_leaves_answered_slots_alone() {
         let events = [ev("a", "s", 1), ev("b", "s", 1)];
-        let mut o = Outcomes::new("x", &events);
+        let mut o = Outcomes::new(&events);
         o.set(0, EventOutcome::Accepted);
         o.reject_pending(&[0, 1], &Error::new(ErrorKind::Unavailable, "down"));
         let done = o.finish();
         assert!(matches!(done[0], EventOutcome::Accepted));
-        assert_eq!(done[1].error_kind(), Some(&ErrorKind::Unavailable));
+        assert_eq!(done[1].error_kind(), Some(ErrorKind::Unavailable));
     }
 }

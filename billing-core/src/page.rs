@@ -23,16 +23,15 @@ impl Cursor {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
 
-    /// Parses the cursor as a number (for page- and offset-based backends).
-    ///
-    /// # Errors
-    /// `InvalidInput` if the cursor is not a number this backend made.
-    pub fn parse_number(&self) -> Result<u64> {
-        self.0
-            .parse()
-            .map_err(|_| Error::invalid_input(format!("cursor {:?} is not valid here", self.0)))
-    }
+/// Parses a cursor as a number (for page- and offset-based backends); see
+/// [`crate::raw::cursor_number`].
+pub(crate) fn cursor_number(cursor: &Cursor) -> Result<u64> {
+    cursor
+        .0
+        .parse()
+        .map_err(|_| Error::invalid_input(format!("cursor {:?} is not valid here", cursor.0)))
 }
 
 /// Which page to fetch.
@@ -61,20 +60,17 @@ impl PageRequest {
             limit,
         }
     }
+}
 
-    /// Checks the limit and returns it capped at `backend_max`.
-    ///
-    /// # Errors
-    /// `InvalidInput` if the limit is 0 or above [`MAX_PAGE_LIMIT`].
-    pub fn limit_capped(&self, backend_max: u32) -> Result<u32> {
-        if self.limit == 0 || self.limit > MAX_PAGE_LIMIT {
-            return Err(Error::invalid_input(format!(
-                "page limit {} is outside 1..={MAX_PAGE_LIMIT}",
-                self.limit
-            )));
-        }
-        Ok(self.limit.min(backend_max.max(1)))
+/// Checks a request's limit and caps it at `backend_max`; see [`crate::raw::page_limit`].
+pub(crate) fn page_limit(request: &PageRequest, backend_max: u32) -> Result<u32> {
+    if request.limit == 0 || request.limit > MAX_PAGE_LIMIT {
+        return Err(Error::invalid_input(format!(
+            "page limit {} is outside 1..={MAX_PAGE_LIMIT}",
+            request.limit
+        )));
     }
+    Ok(request.limit.min(backend_max.max(1)))
 }
 
 /// One page of results.
@@ -105,21 +101,17 @@ mod tests {
 
     #[test]
     fn limits_are_checked_and_capped() {
-        assert!(PageRequest::first(0).limit_capped(100).is_err());
-        assert!(
-            PageRequest::first(MAX_PAGE_LIMIT + 1)
-                .limit_capped(100)
-                .is_err()
-        );
-        assert_eq!(PageRequest::first(500).limit_capped(100).unwrap(), 100);
-        assert_eq!(PageRequest::first(5).limit_capped(100).unwrap(), 5);
+        assert!(page_limit(&PageRequest::first(0), 100).is_err());
+        assert!(page_limit(&PageRequest::first(MAX_PAGE_LIMIT + 1), 100).is_err());
+        assert_eq!(page_limit(&PageRequest::first(500), 100).unwrap(), 100);
+        assert_eq!(page_limit(&PageRequest::first(5), 100).unwrap(), 5);
     }
 
     #[test]
     fn cursors_serialise_as_strings() {
         let c = Cursor::new("42");
         assert_eq!(serde_json::to_string(&c).unwrap(), "\"42\"");
-        assert_eq!(c.parse_number().unwrap(), 42);
-        assert!(Cursor::new("x").parse_number().is_err());
+        assert_eq!(cursor_number(&c).unwrap(), 42);
+        assert!(cursor_number(&Cursor::new("x")).is_err());
     }
 }

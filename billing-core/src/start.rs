@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::capabilities::Capabilities;
-use crate::error::{Error, Operation, Result};
+use crate::error::{Error, Result};
 use crate::subscription::NewSubscription;
 
 /// A start this close to now counts as now: clocks of client and vendor differ by seconds, and
@@ -40,13 +40,7 @@ impl NewSubscription {
     ///   start is now).
     /// - `Unsupported` naming what the backend cannot honour: a past start, a future start or a
     ///   billing anchor, per [`Capabilities`]. Never a silent start today.
-    pub fn check_dates(
-        &self,
-        capabilities: &Capabilities,
-        now: DateTime<Utc>,
-        backend: &'static str,
-    ) -> Result<Start> {
-        let op = Operation::CreateSubscription;
+    pub fn check_dates(&self, capabilities: &Capabilities, now: DateTime<Utc>) -> Result<Start> {
         let start = match self.starts_at {
             None => Start::Now,
             Some(t) if (t - now).abs() <= START_NOW_TOLERANCE => Start::Now,
@@ -59,14 +53,10 @@ impl NewSubscription {
                 return Err(Error::invalid_input(format!(
                     "the billing anchor {anchor} is before the start {service_start}: nothing \
                      can be billed before the service starts"
-                ))
-                .with_backend(backend)
-                .with_operation(op));
+                )));
             }
             if !capabilities.subscription_billing_anchor {
                 return Err(Error::unsupported(
-                    backend,
-                    op,
                     "a billing anchor (billing that begins later than the service): this \
                      backend bills from the start",
                 ));
@@ -74,13 +64,9 @@ impl NewSubscription {
         }
         match start {
             Start::Past(_) if !capabilities.subscription_start_past => Err(Error::unsupported(
-                backend,
-                op,
                 "a start in the past: this backend starts subscriptions now",
             )),
             Start::Future(_) if !capabilities.subscription_start_future => Err(Error::unsupported(
-                backend,
-                op,
                 "a start in the future: this backend starts subscriptions now",
             )),
             _ => Ok(start),
@@ -114,20 +100,17 @@ mod tests {
     fn starts_are_classified_with_a_tolerance() {
         let now = Utc::now();
         let full = Capabilities::full();
-        assert_eq!(new().check_dates(&full, now, "t").unwrap(), Start::Now);
+        assert_eq!(new().check_dates(&full, now).unwrap(), Start::Now);
         let near = new().starts_at(now - Duration::seconds(3));
-        assert_eq!(near.check_dates(&none(), now, "t").unwrap(), Start::Now);
+        assert_eq!(near.check_dates(&none(), now).unwrap(), Start::Now);
         let past = now - Duration::days(3);
         assert_eq!(
-            new().starts_at(past).check_dates(&full, now, "t").unwrap(),
+            new().starts_at(past).check_dates(&full, now).unwrap(),
             Start::Past(past)
         );
         let future = now + Duration::days(3);
         assert_eq!(
-            new()
-                .starts_at(future)
-                .check_dates(&full, now, "t")
-                .unwrap(),
+            new().starts_at(future).check_dates(&full, now).unwrap(),
             Start::Future(future)
         );
     }
@@ -140,8 +123,8 @@ mod tests {
             new().starts_at(now + Duration::days(3)),
             new().billing_anchor(now + Duration::days(3)),
         ] {
-            let e = new.check_dates(&none(), now, "t").unwrap_err();
-            assert_eq!(e.kind(), &ErrorKind::Unsupported, "{new:?}");
+            let e = new.check_dates(&none(), now).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{new:?}");
         }
     }
 
@@ -151,16 +134,16 @@ mod tests {
         let bad = new()
             .starts_at(now - Duration::days(3))
             .billing_anchor(now - Duration::days(4));
-        let e = bad.check_dates(&none(), now, "t").unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::InvalidInput, "checked before support");
+        let e = bad.check_dates(&none(), now).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "checked before support");
         let before_now = new().billing_anchor(now - Duration::days(1));
         let e = before_now
-            .check_dates(&Capabilities::full(), now, "t")
+            .check_dates(&Capabilities::full(), now)
             .unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
         let ok = new()
             .starts_at(now - Duration::days(10))
             .billing_anchor(now - Duration::days(2));
-        assert!(ok.check_dates(&Capabilities::full(), now, "t").is_ok());
+        assert!(ok.check_dates(&Capabilities::full(), now).is_ok());
     }
 }

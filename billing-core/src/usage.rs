@@ -112,8 +112,16 @@ impl EventOutcome {
         !matches!(self, EventOutcome::Rejected(_))
     }
 
+    /// Applies `f` to the error of a rejection; other outcomes are returned as they are.
+    pub fn map_err(self, f: impl FnOnce(Error) -> Error) -> Self {
+        match self {
+            EventOutcome::Rejected(e) => EventOutcome::Rejected(f(e)),
+            other => other,
+        }
+    }
+
     /// The rejection's error kind, if rejected.
-    pub fn error_kind(&self) -> Option<&ErrorKind> {
+    pub fn error_kind(&self) -> Option<ErrorKind> {
         match self {
             EventOutcome::Rejected(e) => Some(e.kind()),
             _ => None,

@@ -169,7 +169,7 @@ mod tests {
             SecretString::from("bad\nvalue"),
         );
         let e = c.headers().unwrap_err();
-        assert_eq!(e.kind(), &billing_core::ErrorKind::Config);
+        assert_eq!(e.kind(), billing_core::ErrorKind::Config);
         assert!(!e.to_string().contains("bad"));
     }
 }

@@ -11,6 +11,10 @@ use billing_core::MAX_PAGE_LIMIT;
 /// therefore holds a page's worth of entries, never one per customer.
 pub const LISTED_CAPACITY: usize = 2 * MAX_PAGE_LIMIT as usize;
 
+/// Entries a cache of the application's keys holds by default ([`KeyCache::default`]): enough
+/// for a busy service's working set, a few MB at most.
+pub const DEFAULT_CAPACITY: usize = 100_000;
+
 /// A concurrent cache with a size bound: when full, it is cleared (simple, and a miss only costs
 /// one lookup). Entries a caller knows to be stale must be removed with [`KeyCache::remove`].
 ///
@@ -29,6 +33,13 @@ struct Maps<K, V> {
     keyed: HashMap<K, V>,
     /// Keys seen in listings only.
     listed: HashMap<K, V>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Default for KeyCache<K, V> {
+    /// A cache of [`DEFAULT_CAPACITY`] entries, plus [`LISTED_CAPACITY`] from listings.
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> KeyCache<K, V> {

@@ -63,10 +63,9 @@ enum Attempt {
 }
 
 impl HttpClient {
-    /// Builds the client.
-    ///
-    /// `default_headers` are sent with every request and must not be secrets (those go in
-    /// `credentials`).
+    /// Builds the client. Every request asks for JSON (`Accept: application/json`, which also
+    /// makes Symfony and Kill Bill render errors as JSON rather than HTML); secrets go in
+    /// `credentials`, never in a request's headers.
     ///
     /// # Errors
     /// A `Config` error for invalid settings or credentials.
@@ -75,7 +74,6 @@ impl HttpClient {
         endpoint: Endpoint,
         credentials: Credentials,
         config: HttpConfig,
-        default_headers: HeaderMap,
         errors: impl VendorErrors,
     ) -> Result<Self> {
         config.validate()?;
@@ -85,7 +83,7 @@ impl HttpClient {
             .timeout(config.timeout())
             .connect_timeout(config.connect_timeout())
             .pool_max_idle_per_host(config.concurrency)
-            .default_headers(default_headers)
+            .default_headers(json_accept())
             .user_agent(concat!("billing-rs/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -326,6 +324,16 @@ impl HttpClient {
         .with_source(e.without_url());
         Attempt::Transport(error, never_sent)
     }
+}
+
+/// `Accept: application/json`, the default header of every client.
+fn json_accept() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::ACCEPT,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers
 }
 
 enum BodyError {

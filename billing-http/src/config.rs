@@ -7,8 +7,20 @@ use serde::{Deserialize, Serialize};
 /// HTTP settings, the `[http]` section of the billing configuration.
 ///
 /// Durations are in milliseconds so they can come from environment variables as plain numbers.
+/// In code, start from [`HttpConfig::default`] and use the `with_*` setters:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use billing_http::HttpConfig;
+/// let http = HttpConfig::default()
+///     .with_timeout(Duration::from_secs(5))
+///     .with_total_budget(Duration::from_secs(30))
+///     .with_concurrency(8);
+/// assert!(http.validate().is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HttpConfig {
     /// Time allowed for one attempt, connection included.
     pub timeout_ms: u64,
@@ -69,6 +81,54 @@ impl HttpConfig {
         Duration::from_millis(self.total_budget_ms)
     }
 
+    /// Sets [`HttpConfig::timeout_ms`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout_ms = millis(timeout);
+        self
+    }
+
+    /// Sets [`HttpConfig::connect_timeout_ms`].
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout_ms = millis(timeout);
+        self
+    }
+
+    /// Sets [`HttpConfig::max_retries`].
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// Sets [`HttpConfig::retry_base_delay_ms`].
+    pub fn with_retry_base_delay(mut self, delay: Duration) -> Self {
+        self.retry_base_delay_ms = millis(delay);
+        self
+    }
+
+    /// Sets [`HttpConfig::max_retry_delay_ms`].
+    pub fn with_max_retry_delay(mut self, delay: Duration) -> Self {
+        self.max_retry_delay_ms = millis(delay);
+        self
+    }
+
+    /// Sets [`HttpConfig::total_budget_ms`].
+    pub fn with_total_budget(mut self, budget: Duration) -> Self {
+        self.total_budget_ms = millis(budget);
+        self
+    }
+
+    /// Sets [`HttpConfig::concurrency`].
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Sets [`HttpConfig::allow_insecure_http`].
+    pub fn with_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Checks the values.
     ///
     /// # Errors
@@ -92,4 +152,9 @@ impl HttpConfig {
         }
         Ok(())
     }
+}
+
+/// A duration in whole milliseconds, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

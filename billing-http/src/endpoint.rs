@@ -138,7 +138,7 @@ mod tests {
         assert!(Endpoint::parse("x", "http://[::1]:80/", false).is_ok());
         let e = Endpoint::parse("lago.base_url", "http://billing.example.com/api/v1", false)
             .unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Config);
+        assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains("lago.base_url"));
         assert!(Endpoint::parse("x", "http://billing.example.com/api/v1", true).is_ok());
         assert!(Endpoint::parse("x", "https://api.getlago.com/api/v1", false).is_ok());

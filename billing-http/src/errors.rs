@@ -42,7 +42,7 @@ pub fn kind_for_status(status: StatusCode) -> ErrorKind {
         404 | 410 => ErrorKind::NotFound,
         405 | 409 | 412 => ErrorKind::Conflict,
         408 | 504 => ErrorKind::Timeout,
-        429 => ErrorKind::RateLimited { retry_after: None },
+        429 => ErrorKind::RateLimited,
         500..=599 => ErrorKind::Unavailable,
         _ => ErrorKind::Unexpected,
     }
@@ -76,12 +76,7 @@ pub fn error_from_response(
 ) -> Error {
     let mut detail = vendor.detail(response.status, &response.body);
     detail.status = Some(response.status.as_u16());
-    let mut kind = vendor.kind(response.status, &detail);
-    if let ErrorKind::RateLimited { retry_after } = &mut kind
-        && retry_after.is_none()
-    {
-        *retry_after = rate_limit_delay(&response.headers);
-    }
+    let kind = vendor.kind(response.status, &detail);
     let temporary = kind.is_temporary_by_default() || vendor.retryable(response.status, &detail);
     let message = detail.message.clone().unwrap_or_else(|| {
         format!(
@@ -92,11 +87,15 @@ pub fn error_from_response(
                 .map_or_else(|| response.status.as_u16().to_string(), str::to_owned)
         )
     });
-    Error::new(kind, message)
+    let error = Error::new(kind, message)
         .with_temporary(temporary)
         .with_vendor(detail)
         .with_backend(backend)
-        .with_operation(operation)
+        .with_operation(operation);
+    match rate_limit_delay(&response.headers) {
+        Some(wait) if kind == ErrorKind::RateLimited => error.with_retry_after(wait),
+        _ => error,
+    }
 }
 
 fn rate_limit_delay(headers: &HeaderMap) -> Option<Duration> {

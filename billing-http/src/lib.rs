@@ -32,7 +32,7 @@ mod response;
 mod retry;
 
 pub use auth::Credentials;
-pub use cache::{KeyCache, LISTED_CAPACITY};
+pub use cache::{DEFAULT_CAPACITY, KeyCache, LISTED_CAPACITY};
 pub use client::HttpClient;
 pub use config::HttpConfig;
 pub use dots::encode_segment_strict;
@@ -45,7 +45,7 @@ pub use fanout::ordered_fanout;
 pub use outcome::outcome_unknown;
 pub use parser_contract::check_vendor_errors;
 pub use request::ApiRequest;
-pub use response::{ApiResponse, MAX_BODY_BYTES};
+pub use response::{ApiResponse, MAX_BODY_BYTES, decode_value};
 pub use retry::{Idempotency, server_delay};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};

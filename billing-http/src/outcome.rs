@@ -39,7 +39,7 @@ mod tests {
     use std::time::Duration;
 
     use billing_core::{Operation, VendorDetail};
-    use http::{HeaderMap, Method};
+    use http::Method;
     use tokio::net::TcpListener;
 
     use crate::{ApiRequest, Credentials, Endpoint, HttpClient, HttpConfig, VendorErrors};
@@ -53,20 +53,17 @@ mod tests {
     }
 
     fn client(base: &str) -> HttpClient {
-        let config = HttpConfig {
-            timeout_ms: 300,
-            connect_timeout_ms: 300,
-            total_budget_ms: 600,
-            max_retries: 1,
-            retry_base_delay_ms: 10,
-            ..HttpConfig::default()
-        };
+        let config = HttpConfig::default()
+            .with_timeout(std::time::Duration::from_millis(300))
+            .with_connect_timeout(std::time::Duration::from_millis(300))
+            .with_total_budget(std::time::Duration::from_millis(600))
+            .with_max_retries(1)
+            .with_retry_base_delay(std::time::Duration::from_millis(10));
         HttpClient::new(
             "test",
             Endpoint::parse("x", base, false).unwrap(),
             Credentials::none(),
             config,
-            HeaderMap::new(),
             NoDetail,
         )
         .unwrap()
@@ -132,7 +129,7 @@ mod tests {
         let e = tokio::time::timeout(Duration::from_secs(5), post(&format!("http://{addr}")))
             .await
             .unwrap();
-        assert_eq!(e.kind(), &ErrorKind::Timeout);
+        assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(outcome_unknown(&e), "{e}");
     }
 }

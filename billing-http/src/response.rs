@@ -4,6 +4,7 @@ use billing_core::{Error, Result};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// The largest response body read; a larger one is a `Decode` error, never an allocation bomb.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -51,6 +52,27 @@ impl ApiResponse {
             .with_source(e)
         })
     }
+
+    /// Decodes the body as JSON into `T` and keeps the JSON itself too (the records' `raw`
+    /// field), parsing once: `T` is decoded from a borrow of the value.
+    ///
+    /// # Errors
+    /// `Decode` as [`ApiResponse::json`], or naming `T` when the JSON does not match it.
+    pub fn json_keeping_raw<T: DeserializeOwned>(&self) -> Result<(T, Value)> {
+        let raw: Value = self.json()?;
+        let typed = decode_value(&raw, short_type_name::<T>())?;
+        Ok((typed, raw))
+    }
+}
+
+/// Decodes a record of type `T` from a borrow of its raw JSON (which the caller usually keeps as
+/// the record's `raw`), so the value is never deep-copied.
+///
+/// # Errors
+/// `Decode` naming `what` and serde's reason.
+pub fn decode_value<T: DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+    T::deserialize(value)
+        .map_err(|e| Error::decode(format!("cannot decode the {what}: {e}")).with_source(e))
 }
 
 fn short_type_name<T>() -> &'static str {
@@ -82,7 +104,7 @@ mod tests {
         for body in ["", "  ", "{\"id\":", "<html>", "{\"id\":5}", "[]"] {
             assert_eq!(
                 resp(body).json::<Thing>().unwrap_err().kind(),
-                &ErrorKind::Decode,
+                ErrorKind::Decode,
                 "{body:?}"
             );
         }

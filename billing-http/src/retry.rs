@@ -132,12 +132,10 @@ mod tests {
 
     #[test]
     fn backoff_is_capped_and_bounded() {
-        let config = HttpConfig {
-            max_retries: 3,
-            retry_base_delay_ms: 100,
-            max_retry_delay_ms: 1000,
-            ..HttpConfig::default()
-        };
+        let config = HttpConfig::default()
+            .with_max_retries(3)
+            .with_retry_base_delay(std::time::Duration::from_millis(100))
+            .with_max_retry_delay(std::time::Duration::from_millis(1000));
         let mut b = Backoff::new(&config);
         let first = b.next(None).unwrap();
         assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(1000));

@@ -62,18 +62,15 @@ fn client(base: &str, config: HttpConfig) -> HttpClient {
         Endpoint::parse("test.base_url", base, false).unwrap(),
         Credentials::none(),
         config,
-        HeaderMap::new(),
         PlainErrors,
     )
     .unwrap()
 }
 
 fn fast() -> HttpConfig {
-    HttpConfig {
-        retry_base_delay_ms: 1,
-        max_retry_delay_ms: 50,
-        ..HttpConfig::default()
-    }
+    HttpConfig::default()
+        .with_retry_base_delay(std::time::Duration::from_millis(1))
+        .with_max_retry_delay(std::time::Duration::from_millis(50))
 }
 
 /// What one test's client logged. Events go through one global subscriber and land in the
@@ -174,11 +171,9 @@ async fn retry_after_and_rate_limit_reset_are_honoured_and_capped() {
         (503, vec![("retry-after", "3600".into())]),
     ])
     .await;
-    let config = HttpConfig {
-        retry_base_delay_ms: 1,
-        max_retry_delay_ms: 400,
-        ..HttpConfig::default()
-    };
+    let config = HttpConfig::default()
+        .with_retry_base_delay(std::time::Duration::from_millis(1))
+        .with_max_retry_delay(std::time::Duration::from_millis(400));
     let c = client(&s.base, config);
     assert_eq!(c.send(get(&c)).await.unwrap().status, 200);
     let text = logs.text();
@@ -198,12 +193,10 @@ async fn the_time_budget_stops_retries() {
     let logs = Captured::default();
     let _guard = logs.install();
     let s = scripted(vec![(503, vec![("retry-after", "30".into())]); 5]).await;
-    let config = HttpConfig {
-        max_retry_delay_ms: 60_000,
-        total_budget_ms: 10_000,
-        timeout_ms: 5_000,
-        ..HttpConfig::default()
-    };
+    let config = HttpConfig::default()
+        .with_max_retry_delay(std::time::Duration::from_millis(60_000))
+        .with_total_budget(std::time::Duration::from_millis(10_000))
+        .with_timeout(std::time::Duration::from_millis(5_000));
     let c = client(&s.base, config);
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 503, "the last answer is returned");
@@ -214,7 +207,7 @@ async fn the_time_budget_stops_retries() {
     );
     assert!(logs.text().contains("time budget"));
     let e = c.error(Operation::GetCustomer, &r);
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.is_temporary());
 }
 
@@ -240,7 +233,7 @@ async fn structured_errors_are_not_retried() {
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 400);
     let e = c.send_ok(get(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.vendor().unwrap().status, Some(404));
     assert_eq!(*s.hits.lock().unwrap(), 2);
 }
@@ -254,13 +247,10 @@ async fn refused_connections_are_retried_even_for_writes() {
     let holder = tokio::net::TcpSocket::new_v4().unwrap();
     holder.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = holder.local_addr().unwrap().port();
-    let config = HttpConfig {
-        max_retries: 2,
-        ..fast()
-    };
+    let config = fast().with_max_retries(2);
     let c = client(&format!("http://127.0.0.1:{port}"), config);
     let e = c.send(post(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(e.is_temporary());
     assert_eq!(logs.text().matches("retrying request").count(), 2);
 }
@@ -277,11 +267,9 @@ async fn an_http_date_retry_after_is_honoured_and_capped_end_to_end() {
         (503, vec![("retry-after", next_hour)]),
     ])
     .await;
-    let config = HttpConfig {
-        retry_base_delay_ms: 1,
-        max_retry_delay_ms: 2_000,
-        ..HttpConfig::default()
-    };
+    let config = HttpConfig::default()
+        .with_retry_base_delay(std::time::Duration::from_millis(1))
+        .with_max_retry_delay(std::time::Duration::from_millis(2_000));
     let c = client(&s.base, config);
     assert_eq!(c.send(get(&c)).await.unwrap().status, 200);
     let waits: Vec<u64> = logs
@@ -349,13 +337,10 @@ async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
     let logs = Captured::default();
     let _guard = logs.install();
     let s = slow(std::time::Duration::from_millis(400)).await;
-    let config = HttpConfig {
-        timeout_ms: 100,
-        ..fast()
-    };
+    let config = fast().with_timeout(std::time::Duration::from_millis(100));
     let c = client(&s.base, config);
     let e = c.send(post(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Timeout);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(e.is_temporary());
     assert!(
         billing_http::outcome_unknown(&e),
@@ -368,7 +353,7 @@ async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
         .send(post(&c).idempotency(Idempotency::Idempotent))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Timeout);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(
         *s.hits.lock().unwrap(),
         1 + 5,
@@ -383,13 +368,13 @@ async fn a_lost_answer_to_a_write_that_is_not_idempotent_is_not_resent() {
     let s = hanging_up().await;
     let c = client(&s.base, fast());
     let e = c.send(post(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(billing_http::outcome_unknown(&e));
     assert_eq!(*s.hits.lock().unwrap(), 1, "sent once");
     assert!(!logs.text().contains("retrying request"), "{}", logs.text());
 
     let e = c.send(get(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Unavailable);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert_eq!(*s.hits.lock().unwrap(), 1 + 5, "a read is resent");
     assert_eq!(logs.text().matches("retrying request").count(), 4);
 }
@@ -399,14 +384,12 @@ async fn the_time_budget_ends_a_series_of_retries() {
     let logs = Captured::default();
     let _guard = logs.install();
     let s = scripted(vec![(503, vec![("retry-after", "1".into())]); 10]).await;
-    let config = HttpConfig {
-        max_retries: 10,
-        retry_base_delay_ms: 1,
-        max_retry_delay_ms: 5_000,
-        total_budget_ms: 2_500,
-        timeout_ms: 2_000,
-        ..HttpConfig::default()
-    };
+    let config = HttpConfig::default()
+        .with_max_retries(10)
+        .with_retry_base_delay(std::time::Duration::from_millis(1))
+        .with_max_retry_delay(std::time::Duration::from_millis(5_000))
+        .with_total_budget(std::time::Duration::from_millis(2_500))
+        .with_timeout(std::time::Duration::from_millis(2_000));
     let c = client(&s.base, config);
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 503, "the last answer is returned");
@@ -433,7 +416,7 @@ async fn an_oversized_answer_is_not_fetched_again() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let c = client(&base, fast());
     let e = c.send(get(&c)).await.unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Decode);
+    assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(!e.is_temporary(), "the same answer would come again");
     assert_eq!(*hits.lock().unwrap(), 1, "not fetched again");
 }

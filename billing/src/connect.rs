@@ -21,43 +21,28 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
         Provider::Memory => Ok(traced(InMemoryBackend::with_sample_catalog())),
         #[cfg(feature = "lago")]
         Provider::Lago => {
-            let lago = config.lago.as_ref().ok_or_else(|| {
-                Error::config(
-                    "lago",
-                    "missing section: set lago.base_url and lago.api_key \
-                     (or BILLING_LAGO_BASE_URL and BILLING_LAGO_API_KEY)",
-                )
-            })?;
-            let backend = adapter_lago::LagoBackend::new(lago, &config.http)
-                .map_err(|e| e.with_operation(Operation::Connect))?;
+            let section = config
+                .lago
+                .as_ref()
+                .ok_or_else(|| missing_section(Provider::Lago))?;
+            let backend =
+                adapter_lago::LagoBackend::new(section, &config.http).map_err(connected)?;
             Ok(traced(backend))
         }
         #[cfg(feature = "killbill")]
         Provider::Killbill => {
-            let section = config.killbill.as_ref().ok_or_else(|| {
-                Error::config(
-                    "killbill.base_url",
-                    "missing: provider is killbill but there is no [killbill] section \
-                     (base_url, username, password, api_key, api_secret)",
-                )
-                .with_operation(Operation::Connect)
-            })?;
-            let backend = adapter_killbill::KillBillBackend::new(section, &config.http)
-                .map_err(|e| e.with_operation(Operation::Connect))?;
+            let section =
+                (config.killbill.as_ref()).ok_or_else(|| missing_section(Provider::Killbill))?;
+            let backend =
+                adapter_killbill::KillBillBackend::new(section, &config.http).map_err(connected)?;
             Ok(traced(backend))
         }
         #[cfg(feature = "billabear")]
         Provider::Billabear => {
-            let section = config.billabear.as_ref().ok_or_else(|| {
-                Error::config(
-                    "billabear.base_url",
-                    "missing: the `[billabear]` section (or BILLING_BILLABEAR_BASE_URL and \
-                     BILLING_BILLABEAR_API_KEY) is required when provider = \"billabear\"",
-                )
-                .with_operation(Operation::Connect)
-            })?;
+            let section =
+                (config.billabear.as_ref()).ok_or_else(|| missing_section(Provider::Billabear))?;
             let backend = adapter_billabear::BillaBearBackend::new(section, &config.http)
-                .map_err(|e| e.with_operation(Operation::Connect))?;
+                .map_err(connected)?;
             Ok(traced(backend))
         }
         Provider::Cutover => cutover(config),
@@ -69,14 +54,7 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
 /// `provider = "cutover"`: the two vendors the `[cutover]` section names, each built from its
 /// own section of the same configuration, and the plan file.
 fn cutover(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
-    let section = config.cutover.as_ref().ok_or_else(|| {
-        Error::config(
-            "cutover",
-            "missing section: set cutover.source, cutover.target and cutover.plan (or \
-             BILLING_CUTOVER_SOURCE, BILLING_CUTOVER_TARGET and BILLING_CUTOVER_PLAN)",
-        )
-        .with_operation(Operation::Connect)
-    })?;
+    let section = (config.cutover.as_ref()).ok_or_else(|| missing_section(Provider::Cutover))?;
     for (setting, provider) in [
         ("cutover.source", section.source),
         ("cutover.target", section.target),
@@ -103,6 +81,55 @@ fn cutover(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
     let backend =
         crate::cutover::CutoverBackend::new(side(section.source)?, side(section.target)?, plan);
     Ok(traced(backend))
+}
+
+/// An adapter's construction error, as `connect`'s.
+#[cfg_attr(
+    not(any(feature = "lago", feature = "killbill", feature = "billabear")),
+    allow(dead_code)
+)]
+fn connected(e: Error) -> Error {
+    e.with_operation(Operation::Connect)
+}
+
+/// The settings each vendor's section must have, for the error of a missing section.
+const REQUIRED: &[(Provider, &[&str])] = &[
+    (Provider::Lago, &["base_url", "api_key"]),
+    (
+        Provider::Killbill,
+        &["base_url", "username", "password", "api_key", "api_secret"],
+    ),
+    (Provider::Billabear, &["base_url", "api_key"]),
+    (Provider::Cutover, &["source", "target", "plan"]),
+];
+
+/// The `Config` error of a provider whose section is missing: it names the section's first
+/// required setting, lists them all, and the environment variables that can give them.
+fn missing_section(provider: Provider) -> Error {
+    let section = provider.as_str();
+    let settings = REQUIRED
+        .iter()
+        .find(|(p, _)| *p == provider)
+        .map_or(&[][..], |(_, s)| *s);
+    let env: Vec<String> = settings
+        .iter()
+        .map(|s| format!("{}{}_{}", crate::ENV_PREFIX, section, s).to_ascii_uppercase())
+        .collect();
+    let first = settings.first().copied().unwrap_or("base_url");
+    Error::config(
+        &format!("{section}.{first}"),
+        format!(
+            "missing: provider is {section} but there is no [{section}] section \
+             (set {}, or {})",
+            settings
+                .iter()
+                .map(|s| format!("{section}.{s}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            env.join(", ")
+        ),
+    )
+    .with_operation(Operation::Connect)
 }
 
 /// Wraps a backend in the tracing layer, as every backend `connect` returns is.

@@ -19,6 +19,29 @@
 //! Applications switch vendor by changing `provider` (and its section) in the configuration; the
 //! code stays the same. What a vendor cannot do is stated by [`Capabilities`] and returns
 //! [`ErrorKind::Unsupported`] before any request, never a silent approximation.
+//!
+//! # What is here
+//! - **Start-up:** [`BillingConfig`] (from TOML, the environment, or typed constructors),
+//!   [`connect`], [`HttpConfig`].
+//! - **The traits** a backend implements, [`BillingBackend`] as a whole (bring them into scope
+//!   with [`prelude`]), and [`BillingExt`] (streams over every page, get-or-create, one event,
+//!   layering).
+//! - **Keys and values:** [`CustomerKey`], [`SubscriptionKey`], [`PlanCode`], [`MetricCode`],
+//!   [`EventId`]; [`NewCustomer`], [`CustomerPatch`], [`Customer`]; [`NewSubscription`],
+//!   [`Subscription`] and its [`CancelAt`] / [`ChangeAt`] choices; [`UsageEvent`],
+//!   [`EventOutcome`], [`UsageQuery`], [`UsageSummary`]; [`Money`] and [`Currency`]; pages
+//!   ([`PageRequest`], [`Page`], [`Cursor`]).
+//! - **Errors:** one [`Error`] with a [`ErrorKind`] to match on, [`Error::is_temporary`],
+//!   [`Error::retry_after`], the [`Operation`] and the vendor's [`VendorDetail`].
+//! - **[`Capabilities`]:** what the backend supports, as data.
+//! - **[`layers`]:** a layer wraps a backend and returns a backend (tracing, a concurrency limit,
+//!   fault injection, your own); **[`memory`]:** the in-memory backend, a test double with
+//!   settable capabilities, scripted failures and a clock; **[`migrate`]:** copying customers and
+//!   subscriptions between backends.
+//! - **The adapters** (features `lago`, `killbill`, `billabear`), each also usable on its own.
+//!
+//! Backend and layer authors find the helpers the adapters share in [`raw`]; applications never
+//! need them.
 #![deny(missing_docs)]
 
 mod config;
@@ -30,9 +53,37 @@ pub mod migrate;
 
 pub use config::{BillingConfig, ENV_PREFIX, Provider};
 pub use connect::{connect, is_compiled_in};
-pub use layers::Traced;
 
-pub use billing_core::*;
+// The traits.
+pub use billing_core::{
+    BackendInfo, BillingBackend, BillingExt, CustomerStore, SubscriptionStore, UsageReader,
+    UsageRecorder,
+};
+// Errors.
+pub use billing_core::{Error, ErrorKind, Operation, Result, VendorDetail};
+// What a backend supports.
+pub use billing_core::{Capabilities, CustomerDeletion, MetadataLimits};
+// Keys.
+pub use billing_core::{CustomerKey, EventId, MAX_KEY_LEN, MetricCode, PlanCode, SubscriptionKey};
+// Customers.
+pub use billing_core::{Customer, CustomerPatch, CustomerStatus, Metadata, NewCustomer};
+// Subscriptions.
+pub use billing_core::{
+    BillingInterval, CancelAt, ChangeAt, NewSubscription, Period, ScheduledChange, Subscription,
+    SubscriptionStatus,
+};
+// Usage.
+pub use billing_core::{
+    EventOutcome, Recorded, UsageEvent, UsageLine, UsagePeriod, UsageQuery, UsageSummary,
+};
+// Money and pages.
+pub use billing_core::{Currency, Cursor, MAX_PAGE_LIMIT, Money, Page, PageRequest};
+// The in-memory backend.
+pub use billing_core::InMemoryBackend;
+pub use billing_core::{catalog, memory, raw};
+/// Re-exported so users need not depend on these crates to build quantities and timestamps.
+pub use billing_core::{chrono, rust_decimal};
+pub use billing_http::HttpConfig;
 
 /// The traits, for `use billing::prelude::*;` (calling trait methods needs them in scope).
 pub mod prelude {
@@ -40,7 +91,6 @@ pub mod prelude {
         BillingBackend, BillingExt, CustomerStore, SubscriptionStore, UsageReader, UsageRecorder,
     };
 }
-pub use billing_http::HttpConfig;
 
 /// The BillaBear adapter (feature `billabear`): its configuration and backend.
 #[cfg(feature = "billabear")]

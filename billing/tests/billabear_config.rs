@@ -13,7 +13,7 @@ fn connect_error(toml: &str) -> String {
         Ok(config) => billing::connect(&config).map(|_| ()).unwrap_err(),
         Err(e) => e,
     };
-    assert_eq!(e.kind(), &ErrorKind::Config, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
     e.message().to_owned()
 }
 

@@ -6,7 +6,7 @@ use figment::Jail;
 
 fn config_error(toml: &str) -> String {
     let e = BillingConfig::from_toml_str(toml).unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Config, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
     e.message().to_owned()
 }
 
@@ -37,7 +37,7 @@ fn a_vendor_without_its_adapter_or_its_settings_is_a_config_error() {
         let toml = format!("provider = \"{}\"", provider.as_str());
         let config = BillingConfig::from_toml_str(&toml).unwrap();
         let e = billing::connect(&config).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Config, "{e}");
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         // Not compiled in: names `provider`. Compiled in: names the missing `<vendor>.` setting.
         let expected = if billing::is_compiled_in(provider) {
             format!("{}.", provider.as_str())
@@ -70,7 +70,7 @@ fn environment_overrides_the_file_and_ignores_other_variables() {
 #[test]
 fn a_missing_file_is_named() {
     let e = BillingConfig::load("/nonexistent/billing.toml").unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Config);
+    assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("/nonexistent/billing.toml"));
 }
 

@@ -23,7 +23,7 @@ fn connect_error(toml: &str) -> billing::Error {
         Ok(c) => billing::connect(&c).map(|_| ()).unwrap_err(),
         Err(e) => e,
     };
-    assert_eq!(e.kind(), &ErrorKind::Config, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
     e
 }
 
@@ -99,7 +99,7 @@ fn a_partial_environment_names_the_missing_setting() {
         jail.set_env("BILLING_PROVIDER", "killbill");
         jail.set_env("BILLING_KILLBILL_BASE_URL", "http://127.0.0.1:8080");
         let e = BillingConfig::from_env().unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Config);
+        assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains("killbill.username"), "{e}");
         Ok(())
     });

@@ -184,7 +184,7 @@ async fn a_batch_across_the_instant_keeps_one_outcome_per_event_in_order() {
     assert_eq!(outcomes.len(), batch.len());
     for (i, o) in outcomes.iter().enumerate() {
         if i == 5 {
-            assert_eq!(o.error_kind(), Some(&ErrorKind::NotFound), "{o:?}");
+            assert_eq!(o.error_kind(), Some(ErrorKind::NotFound), "{o:?}");
         } else {
             assert!(o.is_recorded(), "{i}: {o:?}");
         }
@@ -298,7 +298,7 @@ async fn customer_writes_go_to_both_and_a_failure_on_one_side_is_reported() {
         .unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::NotFound,
+        ErrorKind::NotFound,
         "the source's error kind: {e}"
     );
     assert_eq!(e.backend(), Some("cutover"));
@@ -322,7 +322,7 @@ async fn customer_writes_go_to_both_and_a_failure_on_one_side_is_reported() {
         .update_customer(&only_source, &CustomerPatch::new().name("Umbrella"))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NotFound);
+    assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(
         w.source.get_customer(&only_source).await.unwrap().name,
         None
@@ -425,6 +425,6 @@ async fn a_restart_mid_cutover_routes_by_the_plan_file_and_reconcile_proves_it()
 fn assert_kind<T: std::fmt::Debug>(r: billing::Result<T>, kind: ErrorKind) {
     match r {
         Ok(v) => panic!("expected {kind:?}, got {v:?}"),
-        Err(e) => assert_eq!(e.kind(), &kind, "{e}"),
+        Err(e) => assert_eq!(e.kind(), kind, "{e}"),
     }
 }

@@ -34,7 +34,7 @@ fn bad_sections_are_config_errors_at_start_up() {
          plan = \"p.json\"\nextra = 1\n",
     )
     .unwrap_err();
-    assert_eq!(unknown.kind(), &ErrorKind::Config);
+    assert_eq!(unknown.kind(), ErrorKind::Config);
     let nested = BillingConfig::from_toml_str(
         "provider = \"cutover\"\n[cutover]\nsource = \"cutover\"\ntarget = \"memory\"\n\
          plan = \"p.json\"\n",
@@ -42,7 +42,7 @@ fn bad_sections_are_config_errors_at_start_up() {
     .unwrap();
     assert_eq!(
         billing::connect(&nested).unwrap_err().kind(),
-        &ErrorKind::Config
+        ErrorKind::Config
     );
     // A plan file that is not one.
     let dir = std::env::temp_dir().join(format!("billing-cutover-cfg-{}", std::process::id()));
@@ -56,7 +56,7 @@ fn bad_sections_are_config_errors_at_start_up() {
     ))
     .unwrap();
     let e = billing::connect(&config).unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Config);
+    assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("cutover.plan"), "{e}");
     // A valid plan gets past the plan: what fails now is the rest (no Lago in this build, or
     // nothing listening), never the plan.

@@ -29,7 +29,7 @@ fn connects_from_toml_and_redacts_the_key() {
 fn missing_settings_are_named() {
     let e = billing::connect(&BillingConfig::from_toml_str("provider = \"lago\"").unwrap())
         .unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Config);
+    assert_eq!(e.kind(), ErrorKind::Config);
     assert!(
         e.message().contains("lago.base_url") && e.message().contains("lago.api_key"),
         "{e}"
@@ -50,7 +50,7 @@ fn missing_settings_are_named() {
         ),
     ] {
         let e = BillingConfig::from_toml_str(toml).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Config);
+        assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains(setting), "{setting}: {e}");
     }
     for (base_url, setting) in [
@@ -59,7 +59,7 @@ fn missing_settings_are_named() {
     ] {
         let c = BillingConfig::from_toml_str(&lago_toml(base_url)).unwrap();
         let e = billing::connect(&c).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Config);
+        assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains(setting), "{e}");
         assert!(!e.to_string().contains(SECRET));
     }

@@ -366,7 +366,7 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
         .run()
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), &billing::ErrorKind::Config, "{e}");
+    assert_eq!(e.kind(), billing::ErrorKind::Config, "{e}");
     assert_eq!(customer_count(&to).await, 0);
     assert_eq!(
         checkpoint.load().unwrap(),

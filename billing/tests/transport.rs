@@ -46,7 +46,7 @@ fn plain_http_to_a_remote_host_is_refused(
     base: &str,
 ) {
     let e = connect(vendor, base, false).unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::Config, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
     assert!(e.message().contains(&format!("{vendor}.base_url")), "{e}");
     connect(vendor, base, true).expect("allowed when allow_insecure_http is set");
 }
@@ -74,6 +74,6 @@ fn other_schemes_are_refused(#[values("lago", "killbill", "billabear")] vendor: 
         "ws://127.0.0.1:1",
     ] {
         let e = connect(vendor, base, true).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Config, "{base}: {e}");
+        assert_eq!(e.kind(), ErrorKind::Config, "{base}: {e}");
     }
 }

@@ -121,7 +121,7 @@ pub fn bad_quantities(ctx: &Ctx) -> BoxFuture<'_, ()> {
         let before = ctx.requests_sent();
         let outcomes = ctx.backend().record_usage(&only_bad).await;
         assert!(
-            matches!(&outcomes[..], [EventOutcome::Rejected(e)] if e.kind() == &ErrorKind::InvalidInput),
+            matches!(&outcomes[..], [EventOutcome::Rejected(e)] if e.kind() == ErrorKind::InvalidInput),
             "{outcomes:?}"
         );
         assert_eq!(
@@ -133,7 +133,7 @@ pub fn bad_quantities(ctx: &Ctx) -> BoxFuture<'_, ()> {
         let precise = ctx.event("precise", &s.key, ctx.api_calls(), "0.0000000000001");
         match ctx.backend().record_one(&precise).await {
             Ok(_) => {}
-            Err(e) => assert_eq!(e.kind(), &ErrorKind::InvalidInput, "{e}"),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}"),
         }
         let new =
             NewSubscription::new(ctx.subscription_key("qty-2"), s.customer.clone(), ctx.pro());

@@ -174,7 +174,7 @@ impl Ctx {
             Ok(v) => panic!("expected {kind:?}, got Ok({v:?})"),
             Err(e) => e,
         };
-        assert_eq!(err.kind(), &kind, "{err}");
+        assert_eq!(err.kind(), kind, "{err}");
         assert_eq!(
             self.requests_sent(),
             before,
@@ -247,7 +247,7 @@ pub fn assert_kind<T: fmt::Debug>(result: Result<T>, kind: ErrorKind) -> Error {
     match result {
         Ok(v) => panic!("expected {kind:?}, got Ok({v:?})"),
         Err(e) => {
-            assert_eq!(e.kind(), &kind, "{e}");
+            assert_eq!(e.kind(), kind, "{e}");
             e
         }
     }

@@ -91,7 +91,7 @@ pub async fn exercise_quantities(
         let outcome = ctx.backend().record_usage(&[event]).await;
         match &outcome[..] {
             [EventOutcome::Accepted] => out.push((quantity, QuantityOutcome::Recorded(id))),
-            [EventOutcome::Rejected(e)] if e.kind() == &ErrorKind::InvalidInput => {
+            [EventOutcome::Rejected(e)] if e.kind() == ErrorKind::InvalidInput => {
                 assert_eq!(ctx.requests_sent(), before, "{q}: refused after sending");
                 out.push((quantity, QuantityOutcome::Refused));
             }
@@ -145,7 +145,7 @@ fn allowed<T: std::fmt::Debug>(
 ) {
     run.calls += 1;
     if let Err(e) = r {
-        assert!(kinds.contains(e.kind()), "{what}: unexpected {e}");
+        assert!(kinds.contains(&e.kind()), "{what}: unexpected {e}");
     }
 }
 
@@ -205,7 +205,7 @@ pub async fn exercise_every_method(ctx: &Ctx) -> HostileRun {
                 assert_eq!(got.key, customer, "the key addressed its own customer");
             }
             Err(e) => {
-                assert_eq!(e.kind(), &ErrorKind::InvalidInput, "create {key:?}: {e}");
+                assert_eq!(e.kind(), ErrorKind::InvalidInput, "create {key:?}: {e}");
                 assert_eq!(ctx.requests_sent(), before, "refused before any request");
                 run.customers_refused += 1;
                 continue;
@@ -256,7 +256,7 @@ pub async fn exercise_every_method(ctx: &Ctx) -> HostileRun {
         run.calls += 1;
         assert!(outcomes[0].is_recorded(), "{:?}", outcomes[0]);
         assert!(
-            matches!(&outcomes[1], EventOutcome::Rejected(e) if refused.contains(e.kind())),
+            matches!(&outcomes[1], EventOutcome::Rejected(e) if refused.contains(&e.kind())),
             "{:?}",
             outcomes[1]
         );

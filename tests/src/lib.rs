@@ -16,6 +16,7 @@ mod ctx;
 
 pub mod bad_input;
 pub mod customers;
+pub mod errors;
 pub mod hostile;
 pub mod killbill_server;
 pub mod malformed;
@@ -175,6 +176,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
         ),
         ("bad_customer_fields", bad_input::bad_customer_fields),
         ("bad_quantities", bad_input::bad_quantities),
+        (
+            "errors_name_backend_and_operation",
+            errors::errors_name_backend_and_operation,
+        ),
     ]
 }
 
@@ -262,6 +267,9 @@ macro_rules! conformance_suite {
         )]
         #[case::bad_customer_fields($crate::bad_input::bad_customer_fields)]
         #[case::bad_quantities($crate::bad_input::bad_quantities)]
+        #[case::errors_name_backend_and_operation(
+            $crate::errors::errors_name_backend_and_operation
+        )]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn conformance(#[case] scenario: $crate::Scenario) {
             let Some(ctx) = $crate::MaybeCtx::into_ctx($make.await) else {

@@ -156,10 +156,10 @@ async fn a_cutover_without_its_plan_or_with_one_vendor_twice_is_refused_at_start
     )
     .unwrap();
     let e = billing::connect(&missing).unwrap_err();
-    assert_eq!(e.kind(), &billing::ErrorKind::Config);
+    assert_eq!(e.kind(), billing::ErrorKind::Config);
     assert!(e.message().contains("cutover.target"), "{e}");
     let no_section = BillingConfig::from_toml_str("provider = \"cutover\"\n").unwrap();
     let e = billing::connect(&no_section).unwrap_err();
-    assert_eq!(e.kind(), &billing::ErrorKind::Config);
+    assert_eq!(e.kind(), billing::ErrorKind::Config);
     assert!(e.message().contains("cutover"), "{e}");
 }

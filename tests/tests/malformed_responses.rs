@@ -54,7 +54,7 @@ async fn spoiled_answers_give_typed_errors(#[case] vendor: Vendor) {
                 let empty_list = mutation == Mutation::Replace(b"[]".as_slice().into());
                 if let Err(e) = result
                     && !matches!(e.kind(), ErrorKind::Decode | ErrorKind::Unexpected)
-                    && !(empty_list && e.kind() == &ErrorKind::NotFound)
+                    && !(empty_list && e.kind() == ErrorKind::NotFound)
                 {
                     wrong.push(format!("{} {round} {op}: {e}", mutation.name()));
                 }

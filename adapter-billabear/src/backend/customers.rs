@@ -6,15 +6,15 @@ use billing_core::{
     Customer, CustomerKey, CustomerPatch, CustomerStore, Error, Metadata, NewCustomer, Operation,
     Page, PageRequest, Result,
 };
-use billing_http::{Method, ordered_fanout};
+use billing_http::{Method, decode_value, ordered_fanout};
 use serde_json::{Value, json};
 
-use super::{BillaBearBackend, METADATA_LIMITS, decode, tag};
+use super::{BillaBear, METADATA_LIMITS};
 use crate::convert;
 use crate::pager;
 use crate::wire;
 
-impl BillaBearBackend {
+impl BillaBear {
     fn check_metadata(metadata: &Metadata) -> Result<()> {
         METADATA_LIMITS.check(metadata)?;
         convert::check_user_metadata(metadata)
@@ -46,7 +46,7 @@ impl BillaBearBackend {
             .send_json(op, Method::POST, &["customer"], &body)
             .await?
             .json()?;
-        let w: wire::Customer = decode(&raw, "customer")?;
+        let w: wire::Customer = decode_value(&raw, "BillaBear customer")?;
         self.customers.insert(new.key.clone(), w.id.clone());
         convert::customer(&w, raw)
     }
@@ -71,7 +71,7 @@ impl BillaBearBackend {
             .send_json(op, Method::PUT, &["customer", &current.wire.id], &body)
             .await?
             .json()?;
-        convert::customer(&decode(&raw, "customer")?, raw)
+        convert::customer(&decode_value(&raw, "BillaBear customer")?, raw)
     }
 
     async fn delete_customer_inner(&self, key: &CustomerKey) -> Result<()> {
@@ -126,7 +126,7 @@ impl BillaBearBackend {
         let mut items = Vec::with_capacity(list.data.len());
         let mut ids = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Customer = decode(&raw, "customer")?;
+            let w: wire::Customer = decode_value(&raw, "BillaBear customer")?;
             // Customers created outside this library have no key: they are not listed.
             let Some(key) = convert::customer_key_of(&w) else {
                 continue;
@@ -143,11 +143,9 @@ impl BillaBearBackend {
 }
 
 #[async_trait]
-impl CustomerStore for BillaBearBackend {
+impl CustomerStore for BillaBear {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        self.create_customer_inner(new)
-            .await
-            .map_err(tag(Operation::CreateCustomer))
+        self.create_customer_inner(new).await
     }
 
     async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
@@ -157,24 +155,17 @@ impl CustomerStore for BillaBearBackend {
             convert::customer(&r.wire, r.raw)
         }
         .await
-        .map_err(tag(op))
     }
 
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        self.update_customer_inner(key, patch)
-            .await
-            .map_err(tag(Operation::UpdateCustomer))
+        self.update_customer_inner(key, patch).await
     }
 
     async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        self.delete_customer_inner(key)
-            .await
-            .map_err(tag(Operation::DeleteCustomer))
+        self.delete_customer_inner(key).await
     }
 
     async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        self.list_customers_inner(page)
-            .await
-            .map_err(tag(Operation::ListCustomers))
+        self.list_customers_inner(page).await
     }
 }

@@ -7,15 +7,16 @@ use billing_core::{
     PlanCode, Result, Subscription, SubscriptionKey, SubscriptionStore,
 };
 use billing_http::Method;
+use billing_http::decode_value;
 use chrono::Utc;
 use serde_json::Value;
 
-use super::{BillaBearBackend, Record, decode, tag};
+use super::{BillaBear, Record};
 use crate::convert;
 use crate::pager;
 use crate::wire;
 
-impl BillaBearBackend {
+impl BillaBear {
     /// Reads a subscription back after a `202` and refreshes the cache.
     async fn read_back(
         &self,
@@ -40,7 +41,7 @@ impl BillaBearBackend {
     async fn create_subscription_inner(&self, new: &NewSubscription) -> Result<Subscription> {
         let op = Operation::CreateSubscription;
         // BillaBear starts every subscription now and charges its first period at once.
-        new.check_dates(&self.capabilities, Utc::now(), super::NAME)?;
+        new.check_dates(&self.capabilities, Utc::now())?;
         let schedule = match new.interval.or(self.default_interval) {
             None => None,
             Some(i) => Some(convert::schedule_of(i).ok_or_else(|| {
@@ -77,7 +78,7 @@ impl BillaBearBackend {
             )
             .await?
             .json()?;
-        let w: wire::Subscription = decode(&raw, "subscription")?;
+        let w: wire::Subscription = decode_value(&raw, "BillaBear subscription")?;
         let (_, entry) = self
             .remember(&w, Some(&new.customer))
             .ok_or_else(|| Error::decode("BillaBear did not keep the subscription's metadata"))?;
@@ -108,7 +109,7 @@ impl BillaBearBackend {
         let now = Utc::now();
         let mut items = Vec::with_capacity(list.data.len());
         for raw in list.data {
-            let w: wire::Subscription = decode(&raw, "subscription")?;
+            let w: wire::Subscription = decode_value(&raw, "BillaBear subscription")?;
             // Subscriptions created outside this library have no key: they are not listed.
             if self.remember(&w, Some(customer)).is_none() {
                 continue;
@@ -156,15 +157,13 @@ impl BillaBearBackend {
         match at {
             ChangeAt::Now => {}
             ChangeAt::PeriodEnd => {
-                return Err(Self::unsupported(
-                    op,
+                return Err(Error::unsupported(
                     "BillaBear applies a `next-cycle` plan change immediately, so a change at \
                      period end cannot be honoured",
                 ));
             }
             _ => {
-                return Err(Self::unsupported(
-                    op,
+                return Err(Error::unsupported(
                     "BillaBear has no default timing for a plan change; use ChangeAt::Now",
                 ));
             }
@@ -198,17 +197,13 @@ impl BillaBearBackend {
 }
 
 #[async_trait]
-impl SubscriptionStore for BillaBearBackend {
+impl SubscriptionStore for BillaBear {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        self.create_subscription_inner(new)
-            .await
-            .map_err(tag(Operation::CreateSubscription))
+        self.create_subscription_inner(new).await
     }
 
     async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        self.get_subscription_inner(key)
-            .await
-            .map_err(tag(Operation::GetSubscription))
+        self.get_subscription_inner(key).await
     }
 
     async fn list_subscriptions(
@@ -216,9 +211,7 @@ impl SubscriptionStore for BillaBearBackend {
         customer: &CustomerKey,
         page: &PageRequest,
     ) -> Result<Page<Subscription>> {
-        self.list_subscriptions_inner(customer, page)
-            .await
-            .map_err(tag(Operation::ListSubscriptions))
+        self.list_subscriptions_inner(customer, page).await
     }
 
     async fn cancel_subscription(
@@ -226,9 +219,7 @@ impl SubscriptionStore for BillaBearBackend {
         key: &SubscriptionKey,
         at: CancelAt,
     ) -> Result<Subscription> {
-        self.cancel_subscription_inner(key, at)
-            .await
-            .map_err(tag(Operation::CancelSubscription))
+        self.cancel_subscription_inner(key, at).await
     }
 
     async fn change_plan(
@@ -237,8 +228,6 @@ impl SubscriptionStore for BillaBearBackend {
         plan: &PlanCode,
         at: ChangeAt,
     ) -> Result<Subscription> {
-        self.change_plan_inner(key, plan, at)
-            .await
-            .map_err(tag(Operation::ChangePlan))
+        self.change_plan_inner(key, plan, at).await
     }
 }

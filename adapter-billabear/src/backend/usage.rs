@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use billing_core::raw::Outcomes;
 use billing_core::{
-    Currency, Error, ErrorKind, EventOutcome, MetricCode, Money, Operation, Outcomes, Result,
+    Currency, Error, ErrorKind, EventOutcome, MetricCode, Money, Operation, Result,
     SubscriptionKey, UsageEvent, UsageLine, UsagePeriod, UsageQuery, UsageReader, UsageRecorder,
     UsageSummary,
 };
@@ -14,7 +15,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::Number;
 
-use super::{BillaBearBackend, NAME, SubRef, tag};
+use super::{BillaBear, SubRef};
 use crate::convert;
 use crate::wire;
 
@@ -41,7 +42,7 @@ fn event_error(e: Error) -> Error {
     }
     if outcome_unknown(&e) {
         let mut unknown = Error::new(
-            e.kind().clone(),
+            e.kind(),
             format!(
                 "{}; the event may have been recorded, and BillaBear does not deduplicate, so it \
                  must not be resent",
@@ -57,7 +58,7 @@ fn event_error(e: Error) -> Error {
     e
 }
 
-impl BillaBearBackend {
+impl BillaBear {
     /// Why an event for `metric` cannot go to a subscription metering `entry.metric`.
     async fn metric_rejection(
         &self,
@@ -96,7 +97,7 @@ impl BillaBearBackend {
 
     async fn record(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let op = Operation::RecordUsage;
-        let mut outcomes = Outcomes::new(NAME, events);
+        let mut outcomes = Outcomes::new(events);
         let now = Utc::now();
         let tolerance = chrono::Duration::from_std(self.tolerance).unwrap_or(chrono::Duration::MAX);
         let mut values: Vec<Option<Number>> = vec![None; events.len()];
@@ -106,16 +107,13 @@ impl BillaBearBackend {
             if off.abs() > tolerance {
                 outcomes.reject(
                     i,
-                    Self::unsupported(
-                        op,
-                        format!(
-                            "event `{}` is {}s from now, beyond the {}s tolerance: BillaBear \
+                    Error::unsupported(format!(
+                        "event `{}` is {}s from now, beyond the {}s tolerance: BillaBear \
                              records every event at the time it receives it",
-                            e.id,
-                            off.num_seconds(),
-                            tolerance.num_seconds()
-                        ),
-                    ),
+                        e.id,
+                        off.num_seconds(),
+                        tolerance.num_seconds()
+                    )),
                 );
                 continue;
             }
@@ -192,8 +190,7 @@ impl BillaBearBackend {
         let op = Operation::Usage;
         query.validate()?;
         if let UsagePeriod::Range { .. } = query.period {
-            return Err(Self::unsupported(
-                op,
+            return Err(Error::unsupported(
                 "BillaBear has no usage query by time range; only the current period's cost \
                  estimate",
             ));
@@ -208,14 +205,11 @@ impl BillaBearBackend {
             return Err(Error::not_found(format!("no metric `{m}`")));
         }
         let Some(period) = subscription.current_period else {
-            return Err(Self::unsupported(
-                op,
-                format!(
-                    "subscription `{}` has ended; BillaBear's cost estimate covers only running \
+            return Err(Error::unsupported(format!(
+                "subscription `{}` has ended; BillaBear's cost estimate covers only running \
                      subscriptions",
-                    query.subscription
-                ),
-            ));
+                query.subscription
+            )));
         };
         let wanted = |code: &str| query.metric.as_ref().is_none_or(|m| m.as_str() == code);
         let mut lines = Vec::new();
@@ -246,14 +240,11 @@ impl BillaBearBackend {
                             .map(|c| Money::from_minor(one.amount, c)),
                     ),
                     _ => {
-                        return Err(Self::unsupported(
-                            op,
-                            format!(
-                                "another running subscription of customer `{customer}` meters \
+                        return Err(Error::unsupported(format!(
+                            "another running subscription of customer `{customer}` meters \
                                  `{}`, and BillaBear counts usage per customer and metric",
-                                metric.code
-                            ),
-                        ));
+                            metric.code
+                        )));
                     }
                 };
                 if let Some(code) = convert::metric_code(metric)
@@ -273,15 +264,15 @@ impl BillaBearBackend {
 }
 
 #[async_trait]
-impl UsageRecorder for BillaBearBackend {
+impl UsageRecorder for BillaBear {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         self.record(events).await
     }
 }
 
 #[async_trait]
-impl UsageReader for BillaBearBackend {
+impl UsageReader for BillaBear {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        self.usage_inner(query).await.map_err(tag(Operation::Usage))
+        self.usage_inner(query).await
     }
 }

@@ -133,7 +133,7 @@ pub fn event(id: &str, sub: &str, metric: MetricCode, q: &str) -> UsageEvent {
 }
 
 pub fn kind(o: &EventOutcome) -> Option<ErrorKind> {
-    o.error_kind().cloned()
+    o.error_kind()
 }
 
 pub async fn start_raw(

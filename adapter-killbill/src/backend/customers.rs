@@ -8,7 +8,7 @@ use billing_core::{
 use billing_http::{Method, ordered_fanout};
 use serde::Deserialize;
 
-use super::{AccountRef, KillBillBackend, NAME, decode, is_stale_id, tag};
+use super::{AccountRef, KillBill, NAME, is_stale_id};
 use crate::convert;
 use crate::error::SUB_CANCEL_BAD_STATE;
 use crate::pager::OffsetPage;
@@ -16,19 +16,17 @@ use crate::wire;
 
 /// Kill Bill accounts have no metadata field (see the crate docs): non-empty metadata is refused
 /// before any request.
-fn refuse_metadata(op: Operation, metadata: &Metadata) -> Result<()> {
+fn refuse_metadata(metadata: &Metadata) -> Result<()> {
     if metadata.is_empty() {
         Ok(())
     } else {
         Err(Error::unsupported(
-            NAME,
-            op,
             "Kill Bill accounts have no metadata; this adapter does not map it to custom fields",
         ))
     }
 }
 
-impl KillBillBackend {
+impl KillBill {
     /// An account and whether it is closed: two reads, in parallel when the id is cached.
     async fn load_account(
         &self,
@@ -38,7 +36,10 @@ impl KillBillBackend {
         if let Some(id) = self.account_ids.get(key) {
             let account = async {
                 let r = self.request(op, Method::GET, &["accounts", &id])?;
-                decode::<wire::Account>(op, &self.http.send_ok(r).await?)
+                self.http
+                    .send_ok(r)
+                    .await?
+                    .json_keeping_raw::<wire::Account>()
             };
             let (account, closed) = tokio::join!(account, self.is_closed(op, &id));
             match account {
@@ -63,7 +64,7 @@ impl KillBillBackend {
     async fn create_account(&self, new: &NewCustomer) -> Result<Customer> {
         let op = Operation::CreateCustomer;
         new.validate()?;
-        refuse_metadata(op, &new.metadata)?;
+        refuse_metadata(&new.metadata)?;
         convert::check_account_fields(new.name.as_deref(), new.email.as_deref())?;
         let request = self
             .write(op, Method::POST, &["accounts"])?
@@ -86,14 +87,14 @@ impl KillBillBackend {
                 tod: None,
             },
         );
-        Ok(Customer::from_new(new, id))
+        Ok(billing_core::raw::customer_from_new(new, id))
     }
 
     async fn update_account(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
         let op = Operation::UpdateCustomer;
         patch.validate()?;
         if let Some(m) = &patch.metadata {
-            refuse_metadata(op, m)?;
+            refuse_metadata(m)?;
         }
         convert::check_account_fields(patch.name.as_deref(), patch.email.as_deref())?;
         let (mut account, mut raw, closed) = self.load_account(op, key).await?;
@@ -160,9 +161,7 @@ impl KillBillBackend {
             .query("offset", offset.offset.to_string())
             .query("limit", offset.limit.to_string());
         let response = self.http.send_ok(request).await?;
-        let values: Vec<serde_json::Value> = response
-            .json()
-            .map_err(|e| e.with_backend(NAME).with_operation(op))?;
+        let values: Vec<serde_json::Value> = response.json()?;
         let received = values.len();
         let mut accounts = Vec::with_capacity(received);
         for raw in values {
@@ -197,34 +196,26 @@ impl KillBillBackend {
 }
 
 #[async_trait]
-impl CustomerStore for KillBillBackend {
+impl CustomerStore for KillBill {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        self.create_account(new)
-            .await
-            .map_err(tag(Operation::CreateCustomer))
+        self.create_account(new).await
     }
 
     async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
         let op = Operation::GetCustomer;
-        let (account, raw, closed) = self.load_account(op, key).await.map_err(tag(op))?;
-        convert::customer(&account, closed, Some(raw)).map_err(tag(op))
+        let (account, raw, closed) = self.load_account(op, key).await?;
+        convert::customer(&account, closed, Some(raw))
     }
 
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        self.update_account(key, patch)
-            .await
-            .map_err(tag(Operation::UpdateCustomer))
+        self.update_account(key, patch).await
     }
 
     async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        self.close_account(key)
-            .await
-            .map_err(tag(Operation::DeleteCustomer))
+        self.close_account(key).await
     }
 
     async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        self.list_accounts(page)
-            .await
-            .map_err(tag(Operation::ListCustomers))
+        self.list_accounts(page).await
     }
 }

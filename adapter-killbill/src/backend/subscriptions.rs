@@ -9,7 +9,7 @@ use billing_core::{
 use billing_http::{ApiRequest, Method};
 use serde::Deserialize;
 
-use super::{KillBillBackend, tag};
+use super::KillBill;
 use crate::convert;
 use crate::error::{SUB_CANCEL_BAD_STATE, code_of_error};
 use crate::pager::OffsetPage;
@@ -53,7 +53,7 @@ struct CreateDates {
 impl CreateDates {
     fn of(new: &NewSubscription, capabilities: &billing_core::Capabilities) -> Result<Self> {
         let now = Utc::now();
-        let start = new.check_dates(capabilities, now, super::NAME)?;
+        let start = new.check_dates(capabilities, now)?;
         let entitlement = start.at();
         // Kill Bill bills from `billingDate`, which defaults to now (not to the entitlement
         // date): a start without an anchor bills from the start.
@@ -81,7 +81,7 @@ impl CreateDates {
     }
 }
 
-impl KillBillBackend {
+impl KillBill {
     /// For a change or cancel "at the end of the period": Kill Bill's END_OF_TERM policy when
     /// the server knows the term (a `chargedThroughDate`), otherwise the end of the current
     /// period as a `requestedDate` (a local date, which the server turns into that day at the
@@ -285,17 +285,13 @@ impl KillBillBackend {
 }
 
 #[async_trait]
-impl SubscriptionStore for KillBillBackend {
+impl SubscriptionStore for KillBill {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        self.create_sub(new)
-            .await
-            .map_err(tag(Operation::CreateSubscription))
+        self.create_sub(new).await
     }
 
     async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        self.get_sub(key)
-            .await
-            .map_err(tag(Operation::GetSubscription))
+        self.get_sub(key).await
     }
 
     async fn list_subscriptions(
@@ -303,9 +299,7 @@ impl SubscriptionStore for KillBillBackend {
         customer: &CustomerKey,
         page: &PageRequest,
     ) -> Result<Page<Subscription>> {
-        self.list_subs(customer, page)
-            .await
-            .map_err(tag(Operation::ListSubscriptions))
+        self.list_subs(customer, page).await
     }
 
     async fn cancel_subscription(
@@ -313,9 +307,7 @@ impl SubscriptionStore for KillBillBackend {
         key: &SubscriptionKey,
         at: CancelAt,
     ) -> Result<Subscription> {
-        self.cancel_sub(key, at)
-            .await
-            .map_err(tag(Operation::CancelSubscription))
+        self.cancel_sub(key, at).await
     }
 
     async fn change_plan(
@@ -324,8 +316,6 @@ impl SubscriptionStore for KillBillBackend {
         plan: &PlanCode,
         at: ChangeAt,
     ) -> Result<Subscription> {
-        self.change_sub(key, plan, at)
-            .await
-            .map_err(tag(Operation::ChangePlan))
+        self.change_sub(key, plan, at).await
     }
 }

@@ -5,15 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use billing_core::chrono::Utc;
+use billing_core::raw::Outcomes;
 use billing_core::{
-    Error, EventOutcome, MetricCode, Operation, Outcomes, Period, Result, SubscriptionKey,
-    UsageEvent, UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
+    Error, EventOutcome, MetricCode, Operation, Period, Result, SubscriptionKey, UsageEvent,
+    UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
 };
 use billing_http::{Idempotency, Method, StatusCode, ordered_fanout};
 
 use serde_json::value::RawValue;
 
-use super::{KillBillBackend, NAME, tag};
+use super::KillBill;
 use crate::convert;
 use crate::error::{TRACKING_ID_ALREADY_EXISTS, code_of_error};
 use crate::wire;
@@ -25,7 +26,7 @@ fn outcome_of_error(e: Error) -> EventOutcome {
     }
     // Only an answer that was read (`InvalidInput`), not one that could not be (`Decode`: a
     // body over the size limit keeps the status but says nothing).
-    let bare_400 = e.kind() == &billing_core::ErrorKind::InvalidInput
+    let bare_400 = e.kind() == billing_core::ErrorKind::InvalidInput
         && e.vendor().is_some_and(|v| {
             v.status == Some(StatusCode::BAD_REQUEST.as_u16()) && v.code.is_none()
         });
@@ -37,15 +38,13 @@ fn outcome_of_error(e: Error) -> EventOutcome {
             Error::conflict(
                 "Kill Bill refused the event: it is dated after the subscription ended",
             )
-            .with_vendor(vendor)
-            .with_backend(NAME)
-            .with_operation(Operation::RecordUsage),
+            .with_vendor(vendor),
         );
     }
     EventOutcome::Rejected(e)
 }
 
-impl KillBillBackend {
+impl KillBill {
     /// One event, one POST: `trackingId` is the event id, so the server's duplicate check is
     /// exactly per event. Safe to resend by construction. The subscription's id was resolved
     /// (and cached) before: an unknown subscription never gets here. `amount` is the event's
@@ -64,13 +63,13 @@ impl KillBillBackend {
             .await
         {
             Ok(_) => EventOutcome::Accepted,
-            Err(e) => outcome_of_error(e.with_backend(NAME).with_operation(op)),
+            Err(e) => outcome_of_error(e),
         }
     }
 
     async fn record(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let op = Operation::RecordUsage;
-        let mut outcomes = Outcomes::new(NAME, events);
+        let mut outcomes = Outcomes::new(events);
         // Quantities Kill Bill would round or refuse: decided here, nothing sent. The others'
         // amounts are written once, here.
         let mut amounts = Vec::new();
@@ -191,16 +190,16 @@ impl KillBillBackend {
 }
 
 #[async_trait]
-impl UsageRecorder for KillBillBackend {
+impl UsageRecorder for KillBill {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         self.record(events).await
     }
 }
 
 #[async_trait]
-impl UsageReader for KillBillBackend {
+impl UsageReader for KillBill {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        self.summary(query).await.map_err(tag(Operation::Usage))
+        self.summary(query).await
     }
 }
 
@@ -215,13 +214,13 @@ mod tests {
             .with_vendor(VendorDetail::status(400));
         assert!(matches!(
             outcome_of_error(page),
-            EventOutcome::Rejected(e) if e.kind() == &ErrorKind::Conflict
+            EventOutcome::Rejected(e) if e.kind() == ErrorKind::Conflict
         ));
         let unreadable = Error::decode("response body is larger than 16777216 bytes")
             .with_vendor(VendorDetail::status(400));
         assert!(matches!(
             outcome_of_error(unreadable),
-            EventOutcome::Rejected(e) if e.kind() == &ErrorKind::Decode
+            EventOutcome::Rejected(e) if e.kind() == ErrorKind::Decode
         ));
     }
 }

@@ -72,7 +72,7 @@ fn accounts_become_customers() {
         serde_json::json!({"accountId": "x", "externalKey": " padded"}),
     ] {
         let e = customer(&account(bad), false, None).unwrap_err();
-        assert_eq!(e.kind(), &ErrorKind::Decode);
+        assert_eq!(e.kind(), ErrorKind::Decode);
     }
 }
 
@@ -112,7 +112,7 @@ fn new_customers_and_updates() {
     let e = account_update(&current, &CustomerPatch::new().currency(Currency::EUR)).unwrap_err();
     assert_eq!(
         e.kind(),
-        &ErrorKind::InvalidInput,
+        ErrorKind::InvalidInput,
         "a set currency is immutable"
     );
     let unset = account(serde_json::json!({"name": "Ada"}));
@@ -128,7 +128,7 @@ fn new_customers_and_updates() {
 fn column_limits() {
     assert!(check_account_fields(Some(&"n".repeat(100)), Some("a@b.co")).is_ok());
     let e = check_account_fields(Some(&"n".repeat(101)), None).unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::InvalidInput);
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
     let long_email = format!("{}@example.com", "a".repeat(120));
     assert!(check_account_fields(None, Some(&long_email)).is_err());
 }
@@ -205,7 +205,7 @@ fn ids_come_from_the_location_header() {
     ] {
         assert_eq!(
             id_from_location(&url(bad), "accounts").unwrap_err().kind(),
-            &ErrorKind::Decode
+            ErrorKind::Decode
         );
     }
 }
@@ -268,7 +268,7 @@ fn states_are_normalised() {
         subscription(&broken, customer_key, None, now, None)
             .unwrap_err()
             .kind(),
-        &ErrorKind::Decode
+        ErrorKind::Decode
     );
 }
 
@@ -318,7 +318,7 @@ fn amounts_fit_decimal_18_9_exactly() {
     ] {
         assert_eq!(
             ok(bad).unwrap_err().kind(),
-            &ErrorKind::InvalidInput,
+            ErrorKind::InvalidInput,
             "{bad}"
         );
     }
@@ -378,7 +378,7 @@ fn rolled_up_usage_becomes_exact_lines() {
         serde_json::from_str(r#"{"rolledUpUnits":[{"unitType":"x","amount":"many"}]}"#).unwrap();
     assert_eq!(
         usage_lines(&broken, None).unwrap_err().kind(),
-        &ErrorKind::Decode
+        ErrorKind::Decode
     );
     // 0.1 + 0.2 summed by the server stays exact through the JSON number.
     let exact: wire::RolledUpUsage = serde_json::from_str(

@@ -8,20 +8,19 @@ use billing_core::{
 use billing_http::{ApiRequest, Idempotency, Method, ordered_fanout};
 use serde_json::Value;
 
-use super::{LagoBackend, METADATA_LIMITS, tag};
+use super::{Lago, METADATA_LIMITS};
 use crate::convert;
 use crate::pager::{self, CustomerCursor, MAX_PER_PAGE, Position};
 use crate::wire;
 
-impl LagoBackend {
+impl Lago {
     /// `POST /customers` (an upsert, so safe to resend) and the customer it returns.
     async fn upsert_customer(&self, input: wire::CustomerInput, op: Operation) -> Result<Customer> {
         let request = ApiRequest::new(op, Method::POST, self.url(&["customers"])?)
-            .json(&wire::CustomerBody { customer: input })
-            .map_err(|e| tag(e, op))?
+            .json(&wire::CustomerBody { customer: input })?
             .idempotency(Idempotency::Idempotent);
         let envelope: wire::CustomerEnvelope = self.client.send_ok(request).await?.json()?;
-        convert::customer(envelope.customer).map_err(|e| tag(e, op))
+        convert::customer(envelope.customer)
     }
 
     /// Terminates the customer's active subscriptions and cancels its pending ones, so they end
@@ -49,7 +48,7 @@ impl LagoBackend {
             )
             .await?;
             for raw in &list.subscriptions {
-                rows.push(convert::subscription_row(raw).map_err(|e| tag(e, op))?);
+                rows.push(convert::subscription_row(raw)?);
             }
             match list.meta.next_page {
                 Some(next) if next > position.page => position.page = next,
@@ -86,20 +85,18 @@ impl LagoBackend {
 }
 
 #[async_trait]
-impl CustomerStore for LagoBackend {
+impl CustomerStore for Lago {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
         let op = Operation::CreateCustomer;
-        new.validate().map_err(|e| tag(e, op))?;
-        METADATA_LIMITS
-            .check(&new.metadata)
-            .map_err(|e| tag(e, op))?;
+        new.validate()?;
+        METADATA_LIMITS.check(&new.metadata)?;
         // POST /customers would overwrite an existing customer: check first (nothing atomic
         // exists; a concurrent create can still win the race).
         if self.find_customer(&new.key, op).await?.is_some() {
-            return Err(tag(
-                Error::already_exists(format!("a customer with key `{}` exists", new.key)),
-                op,
-            ));
+            return Err(Error::already_exists(format!(
+                "a customer with key `{}` exists",
+                new.key
+            )));
         }
         self.upsert_customer(convert::create_input(new), op).await
     }
@@ -108,21 +105,21 @@ impl CustomerStore for LagoBackend {
         let op = Operation::GetCustomer;
         self.find_customer(key, op)
             .await?
-            .ok_or_else(|| tag(Error::not_found(format!("no customer `{key}`")), op))
+            .ok_or_else(|| Error::not_found(format!("no customer `{key}`")))
     }
 
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
         let op = Operation::UpdateCustomer;
-        patch.validate().map_err(|e| tag(e, op))?;
+        patch.validate()?;
         if let Some(metadata) = &patch.metadata {
-            METADATA_LIMITS.check(metadata).map_err(|e| tag(e, op))?;
+            METADATA_LIMITS.check(metadata)?;
         }
         // Read first: the upsert would create a missing customer, and metadata entries keep
         // their ids only if we send them.
         let current = self
             .find_customer(key, op)
             .await?
-            .ok_or_else(|| tag(Error::not_found(format!("no customer `{key}`")), op))?;
+            .ok_or_else(|| Error::not_found(format!("no customer `{key}`")))?;
         match convert::patch_input(&current, patch) {
             None => Ok(current),
             Some(input) => self.upsert_customer(input, op).await,
@@ -133,7 +130,7 @@ impl CustomerStore for LagoBackend {
         let op = Operation::DeleteCustomer;
         self.end_subscriptions_of(key, op).await.map_err(|e| {
             if e.is_not_found() {
-                tag(Error::not_found(format!("no customer `{key}`")), op)
+                Error::not_found(format!("no customer `{key}`"))
             } else {
                 e
             }
@@ -152,7 +149,7 @@ impl CustomerStore for LagoBackend {
 
     async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
         let op = Operation::ListCustomers;
-        let cursor = CustomerCursor::from_request(page).map_err(|e| tag(e, op))?;
+        let cursor = CustomerCursor::from_request(page)?;
         let list: wire::CustomerList = pager::fetch(
             &self.client,
             op,

@@ -11,8 +11,8 @@ use billing_http::{ApiRequest, Idempotency, Method};
 use chrono::{SubsecRound, Utc};
 use serde_json::Value;
 
-use super::{ALL_STATUSES, LagoBackend, tag};
-use crate::convert::{self, BACKEND};
+use super::{ALL_STATUSES, Lago};
+use crate::convert;
 use crate::error::{ErrorBody, field_errors};
 use crate::pager::{self, MAX_PER_PAGE, Position};
 use crate::wire;
@@ -40,11 +40,11 @@ fn resize(position: Position, limit: u32) -> Position {
     }
 }
 
-fn not_found(key: &SubscriptionKey, op: Operation) -> Error {
-    tag(Error::not_found(format!("no subscription `{key}`")), op)
+fn not_found(key: &SubscriptionKey) -> Error {
+    Error::not_found(format!("no subscription `{key}`"))
 }
 
-impl LagoBackend {
+impl Lago {
     /// The current row of a key, or `NotFound`.
     async fn require_subscription(
         &self,
@@ -53,17 +53,13 @@ impl LagoBackend {
     ) -> Result<(wire::Subscription, Value)> {
         self.find_subscription(key, op)
             .await?
-            .ok_or_else(|| not_found(key, op))
+            .ok_or_else(|| not_found(key))
     }
 
     /// Decodes a `{"subscription": ...}` answer.
-    fn subscription_answer(
-        &self,
-        response: &billing_http::ApiResponse,
-        op: Operation,
-    ) -> Result<Subscription> {
-        let envelope: wire::SubscriptionEnvelope = response.json().map_err(|e| tag(e, op))?;
-        let s = convert::subscription(envelope.subscription).map_err(|e| tag(e, op))?;
+    fn subscription_answer(&self, response: &billing_http::ApiResponse) -> Result<Subscription> {
+        let envelope: wire::SubscriptionEnvelope = response.json()?;
+        let s = convert::subscription(envelope.subscription)?;
         self.subscription_customers
             .insert(s.key.clone(), s.customer.clone());
         Ok(s)
@@ -92,7 +88,7 @@ impl LagoBackend {
         if !response.is_success() {
             return Err(self.client.error(op, &response));
         }
-        self.subscription_answer(&response, op).map(Some)
+        self.subscription_answer(&response).map(Some)
     }
 
     /// Ends a subscription now. An already ended one is returned unchanged.
@@ -104,19 +100,16 @@ impl LagoBackend {
         for _ in 0..2 {
             let (row, raw) = self.require_subscription(key, op).await?;
             if convert::is_ended(&row) {
-                return convert::subscription(raw).map_err(|e| tag(e, op));
+                return convert::subscription(raw);
             }
             let pending = row.status == "pending";
             if let Some(s) = self.terminate(key, pending, op).await? {
                 return Ok(s);
             }
         }
-        Err(tag(
-            Error::conflict(format!(
-                "subscription `{key}` changed while it was being canceled"
-            )),
-            op,
-        ))
+        Err(Error::conflict(format!(
+            "subscription `{key}` changed while it was being canceled"
+        )))
     }
 
     /// Schedules the end of a subscription at the end of its current billing period:
@@ -128,7 +121,7 @@ impl LagoBackend {
     ) -> Result<Subscription> {
         let (row, raw) = self.require_subscription(key, op).await?;
         if convert::is_ended(&row) {
-            return convert::subscription(raw).map_err(|e| tag(e, op));
+            return convert::subscription(raw);
         }
         if row.status == "pending" {
             // Not started: it has no current period, and ending it before it starts is the same
@@ -136,15 +129,14 @@ impl LagoBackend {
             return self.cancel_now(key, op).await;
         }
         let Some(period_end) = row.current_billing_period_ending_at.clone() else {
-            return Err(tag(
-                Error::unexpected(format!("Lago gave no current billing period for `{key}`")),
-                op,
-            ));
+            return Err(Error::unexpected(format!(
+                "Lago gave no current billing period for `{key}`"
+            )));
         };
         if row.ending_at.as_deref().and_then(convert::parse_time)
             == convert::parse_time(&period_end)
         {
-            return convert::subscription(raw).map_err(|e| tag(e, op));
+            return convert::subscription(raw);
         }
         let body = wire::SubscriptionUpdateBody {
             subscription: wire::SubscriptionUpdate {
@@ -152,8 +144,7 @@ impl LagoBackend {
             },
         };
         let request = ApiRequest::new(op, Method::PUT, self.url(&["subscriptions", key.as_str()])?)
-            .json(&body)
-            .map_err(|e| tag(e, op))?;
+            .json(&body)?;
         let response = self.client.send(request).await?;
         if response.status.as_u16() == 422 {
             let details = ErrorBody::parse(&response.body).error_details;
@@ -168,14 +159,13 @@ impl LagoBackend {
                 return Err(self
                     .client
                     .error(op, &response)
-                    .with_kind(ErrorKind::Conflict)
-                    .with_backend(BACKEND));
+                    .with_kind(ErrorKind::Conflict));
             }
         }
         if !response.is_success() {
             return Err(self.client.error(op, &response));
         }
-        self.subscription_answer(&response, op)
+        self.subscription_answer(&response)
     }
 
     /// `POST /subscriptions`: a creation, or a plan change for an existing key. Safe to resend:
@@ -189,8 +179,7 @@ impl LagoBackend {
         let request = ApiRequest::new(op, Method::POST, self.url(&["subscriptions"])?)
             .json(&wire::SubscriptionBody {
                 subscription: input,
-            })
-            .map_err(|e| tag(e, op))?
+            })?
             .idempotency(Idempotency::Idempotent);
         let response = self.client.send(request).await?;
         if response.status.as_u16() == 422 {
@@ -212,30 +201,27 @@ impl LagoBackend {
         if !response.is_success() {
             return Err(self.client.error(op, &response));
         }
-        self.subscription_answer(&response, op)
+        self.subscription_answer(&response)
     }
 }
 
 #[async_trait]
-impl SubscriptionStore for LagoBackend {
+impl SubscriptionStore for Lago {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
         let op = Operation::CreateSubscription;
         let now = Utc::now().trunc_subsecs(0);
-        let start = new.check_dates(&self.capabilities, now, BACKEND)?;
+        let start = new.check_dates(&self.capabilities, now)?;
         // Lago would create an unknown customer on the fly: check it exists.
         if self.find_customer(&new.customer, op).await?.is_none() {
-            return Err(tag(
-                Error::not_found(format!("no customer `{}`", new.customer)),
-                op,
-            ));
+            return Err(Error::not_found(format!("no customer `{}`", new.customer)));
         }
         // Lago only refuses a key that is active elsewhere, and returns the existing row for the
         // same customer and plan: check the key in every status.
         if !self.subscription_rows(&new.key, op).await?.is_empty() {
-            return Err(tag(
-                Error::already_exists(format!("a subscription with key `{}` exists", new.key)),
-                op,
-            ));
+            return Err(Error::already_exists(format!(
+                "a subscription with key `{}` exists",
+                new.key
+            )));
         }
         let input = wire::SubscriptionInput {
             external_customer_id: new.customer.as_str().to_owned(),
@@ -255,7 +241,7 @@ impl SubscriptionStore for LagoBackend {
     async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
         let op = Operation::GetSubscription;
         let (_, raw) = self.require_subscription(key, op).await?;
-        convert::subscription(raw).map_err(|e| tag(e, op))
+        convert::subscription(raw)
     }
 
     async fn list_subscriptions(
@@ -264,11 +250,8 @@ impl SubscriptionStore for LagoBackend {
         page: &PageRequest,
     ) -> Result<Page<Subscription>> {
         let op = Operation::ListSubscriptions;
-        let limit = page.limit_capped(MAX_PER_PAGE).map_err(|e| tag(e, op))?;
-        let position = resize(
-            pager::subscription_position(page).map_err(|e| tag(e, op))?,
-            limit,
-        );
+        let limit = billing_core::raw::page_limit(page, MAX_PER_PAGE)?;
+        let position = resize(pager::subscription_position(page)?, limit);
         let filters: Vec<(&str, String)> = ALL_STATUSES
             .iter()
             .map(|s| ("status[]", (*s).to_owned()))
@@ -283,7 +266,7 @@ impl SubscriptionStore for LagoBackend {
         .await
         .map_err(|e| {
             if e.is_not_found() {
-                tag(Error::not_found(format!("no customer `{customer}`")), op)
+                Error::not_found(format!("no customer `{customer}`"))
             } else {
                 e
             }
@@ -291,7 +274,7 @@ impl SubscriptionStore for LagoBackend {
         let mut seen = HashSet::new();
         let mut items = Vec::new();
         for raw in list.subscriptions {
-            let row = convert::subscription_row(&raw).map_err(|e| tag(e, op))?;
+            let row = convert::subscription_row(&raw)?;
             // One key can span several rows (plan changes): list only the row that stands for it.
             if !convert::is_representative(&row) || !seen.insert(row.external_id.clone()) {
                 continue;
@@ -332,8 +315,6 @@ impl SubscriptionStore for LagoBackend {
             ChangeAt::VendorDefault => {}
             ChangeAt::Now | ChangeAt::PeriodEnd => {
                 return Err(Error::unsupported(
-                    BACKEND,
-                    op,
                     "Lago decides when a plan change applies (upgrades now, downgrades at the end \
                      of the period); use ChangeAt::VendorDefault",
                 ));
@@ -341,19 +322,15 @@ impl SubscriptionStore for LagoBackend {
         }
         let (row, raw) = self.require_subscription(key, op).await?;
         if convert::is_ended(&row) {
-            return Err(tag(
-                Error::conflict(format!("subscription `{key}` is canceled")),
-                op,
-            ));
+            return Err(Error::conflict(format!("subscription `{key}` is canceled")));
         }
         if row.plan_code == plan.as_str() {
-            return convert::subscription(raw).map_err(|e| tag(e, op));
+            return convert::subscription(raw);
         }
         let Some(customer) = row.external_customer_id.clone() else {
-            return Err(tag(
-                Error::decode(format!("Lago gave no customer for subscription `{key}`")),
-                op,
-            ));
+            return Err(Error::decode(format!(
+                "Lago gave no customer for subscription `{key}`"
+            )));
         };
         let input = wire::SubscriptionInput {
             external_customer_id: customer,

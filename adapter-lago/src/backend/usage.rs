@@ -3,21 +3,22 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use billing_core::raw::Outcomes;
 use billing_core::{
-    CustomerKey, Error, EventOutcome, MetricCode, Operation, Outcomes, Result, SubscriptionKey,
-    UsageEvent, UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
+    CustomerKey, Error, EventOutcome, MetricCode, Operation, Result, SubscriptionKey, UsageEvent,
+    UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
 };
 use billing_http::{ApiRequest, Idempotency, Method, ordered_fanout};
 
-use super::{BATCH_MAX, LagoBackend, tag};
-use crate::convert::{self, BACKEND};
+use super::{BATCH_MAX, Lago};
+use crate::convert;
 use crate::error::{BatchErrors, ErrorBody, batch_errors, describe, only_duplicate};
 use crate::wire;
 
 /// What happened to each event of one chunk, by its index in the call.
 type ChunkOutcomes = Vec<(usize, EventOutcome)>;
 
-impl LagoBackend {
+impl Lago {
     /// Sends one chunk (at most [`BATCH_MAX`] events) to `POST /events/batch`. Lago refuses a
     /// batch with any bad event as a whole and names the bad ones by index: those are answered
     /// (`Duplicate` for a repeated transaction id alone, `Rejected` otherwise) and the rest is
@@ -37,7 +38,7 @@ impl LagoBackend {
             }) {
                 Ok(r) => r,
                 Err(e) => {
-                    let e = tag(e, op);
+                    let e = e;
                     outcomes.extend(
                         remaining
                             .iter()
@@ -91,7 +92,7 @@ impl LagoBackend {
                             Some(v) => e.with_vendor(v.clone()),
                             None => e,
                         };
-                        outcomes.push((index, EventOutcome::Rejected(tag(e, op))));
+                        outcomes.push((index, EventOutcome::Rejected(e)));
                     }
                 }
             }
@@ -124,10 +125,10 @@ impl LagoBackend {
 }
 
 #[async_trait]
-impl UsageRecorder for LagoBackend {
+impl UsageRecorder for Lago {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let op = Operation::RecordUsage;
-        let mut outcomes = Outcomes::new(BACKEND, events);
+        let mut outcomes = Outcomes::new(events);
         // Indices from `Outcomes` are in range; pair each with its event once.
         let pending: Vec<(usize, &UsageEvent)> = outcomes
             .pending()
@@ -144,7 +145,7 @@ impl UsageRecorder for LagoBackend {
         let meterings = match self.meterings(&codes, op).await {
             Ok(m) => m,
             Err(e) => {
-                outcomes.reject_pending(&pending_indices, &tag(e, op));
+                outcomes.reject_pending(&pending_indices, &e);
                 return outcomes.finish();
             }
         };
@@ -201,36 +202,28 @@ impl UsageRecorder for LagoBackend {
 }
 
 #[async_trait]
-impl UsageReader for LagoBackend {
+impl UsageReader for Lago {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
         let op = Operation::Usage;
         if let UsagePeriod::Range { .. } = query.period {
             return Err(Error::unsupported(
-                BACKEND,
-                op,
                 "Lago reports usage only per billing period (current_usage); it has no total \
                  over an arbitrary window",
             ));
         }
-        query.validate().map_err(|e| tag(e, op))?;
+        query.validate()?;
         if let Some(metric) = &query.metric {
             let known = self.meterings(&[metric.as_str()], op).await?;
             if !matches!(known.get(metric.as_str()), Some(Some(_))) {
-                return Err(tag(
-                    Error::not_found(format!("Lago has no billable metric `{metric}`")),
-                    op,
-                ));
+                return Err(Error::not_found(format!(
+                    "Lago has no billable metric `{metric}`"
+                )));
             }
         }
         let customer = self
             .customer_of(&query.subscription, op)
             .await?
-            .ok_or_else(|| {
-                tag(
-                    Error::not_found(format!("no subscription `{}`", query.subscription)),
-                    op,
-                )
-            })?;
+            .ok_or_else(|| Error::not_found(format!("no subscription `{}`", query.subscription)))?;
         match self
             .current_usage(&customer, &query.subscription, query.metric.as_ref())
             .await
@@ -244,17 +237,15 @@ impl UsageReader for LagoBackend {
                 let usage = self
                     .current_usage(&customer, &query.subscription, None)
                     .await?;
-                convert::usage_summary(&usage, query.metric.as_ref()).map_err(|e| tag(e, op))
+                convert::usage_summary(&usage, query.metric.as_ref())
             }
             Err(e) => Err(e),
-            Ok(usage) => {
-                convert::usage_summary(&usage, query.metric.as_ref()).map_err(|e| tag(e, op))
-            }
+            Ok(usage) => convert::usage_summary(&usage, query.metric.as_ref()),
         }
     }
 }
 
-impl LagoBackend {
+impl Lago {
     /// `GET /customers/{customer}/current_usage?external_subscription_id=&billable_metric_code=`.
     async fn current_usage(
         &self,
@@ -275,7 +266,7 @@ impl LagoBackend {
         }
         let response = self.client.send(request).await?;
         if response.is_success() {
-            let envelope: wire::CustomerUsageEnvelope = response.json().map_err(|e| tag(e, op))?;
+            let envelope: wire::CustomerUsageEnvelope = response.json()?;
             return Ok(envelope.customer_usage);
         }
         let error = self.client.error(op, &response);

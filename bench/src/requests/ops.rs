@@ -115,7 +115,7 @@ pub async fn perform(
         Ok(note) => Ok(note),
         Err(e)
             if e.downcast_ref::<billing::Error>()
-                .is_some_and(|e| e.kind() == &ErrorKind::Unsupported) =>
+                .is_some_and(|e| e.kind() == ErrorKind::Unsupported) =>
         {
             Ok(Some("unsupported".to_owned()))
         }

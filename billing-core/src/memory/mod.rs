@@ -17,8 +17,9 @@ use crate::backend::{
 use crate::capabilities::Capabilities;
 use crate::catalog::{Catalog, Plan};
 use crate::customer::{Customer, CustomerPatch, CustomerStatus, NewCustomer};
-use crate::error::{Error, Operation, Result};
+use crate::error::{Error, Result};
 use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
+use crate::layer::WithErrorContext;
 use crate::money::Money;
 use crate::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use crate::start::Start;
@@ -39,15 +40,22 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 ///
 /// It supports everything ([`Capabilities::full`]), removes customers on delete, decides
 /// `ChangeAt::VendorDefault` as Lago does (upgrades by annualised base fee apply now, downgrades
-/// at period end), and prices usage with the catalog's unit prices.
+/// at period end), and prices usage with the catalog's unit prices. Its errors carry the backend
+/// name `memory` and the operation ([`ErrorContext`](crate::layer::ErrorContext)).
+#[derive(Debug)]
 pub struct InMemoryBackend {
+    inner: WithErrorContext<Memory>,
+}
+
+/// The backend itself; [`InMemoryBackend`] adds the error context.
+struct Memory {
     state: Mutex<State>,
     catalog: Catalog,
     capabilities: Capabilities,
     clock: Clock,
 }
 
-impl fmt::Debug for InMemoryBackend {
+impl fmt::Debug for Memory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryBackend")
             .field("plans", &self.catalog.plans().count())
@@ -64,11 +72,14 @@ impl Default for InMemoryBackend {
 impl InMemoryBackend {
     /// A backend with the given catalog.
     pub fn new(catalog: Catalog) -> Self {
-        Self {
+        let memory = Memory {
             state: Mutex::new(State::default()),
             catalog,
             capabilities: Capabilities::full(),
             clock: Arc::new(Utc::now),
+        };
+        Self {
+            inner: WithErrorContext::new(memory),
         }
     }
 
@@ -79,15 +90,23 @@ impl InMemoryBackend {
 
     /// Replaces the clock (for tests that move time forward).
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.inner.get_mut().clock = clock;
         self
     }
 
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+        &self.inner.get_ref().catalog
     }
+}
 
+impl crate::layer::LayeredBackend for InMemoryBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+}
+
+impl Memory {
     fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
@@ -147,18 +166,12 @@ impl InMemoryBackend {
         match &self.capabilities.customer_metadata {
             Some(limits) => limits.check(metadata),
             None if metadata.is_empty() => Ok(()),
-            None => Err(Error::unsupported(
-                NAME,
-                Operation::CreateCustomer,
-                "customer metadata",
-            )),
+            None => Err(Error::unsupported("customer metadata")),
         }
     }
 
     fn record_one(&self, state: &mut State, event: &UsageEvent) -> EventOutcome {
-        let reject = |e: Error| {
-            EventOutcome::Rejected(e.with_backend(NAME).with_operation(Operation::RecordUsage))
-        };
+        let reject = EventOutcome::Rejected;
         if let Err(e) = event.validate() {
             return reject(e);
         }
@@ -226,20 +239,16 @@ fn annualised_minor(plan: &Plan) -> i128 {
 }
 
 #[async_trait]
-impl CustomerStore for InMemoryBackend {
+impl CustomerStore for Memory {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        let op = |e: Error| {
-            e.with_backend(NAME)
-                .with_operation(Operation::CreateCustomer)
-        };
-        new.validate().map_err(op)?;
-        self.check_metadata(&new.metadata).map_err(op)?;
+        new.validate()?;
+        self.check_metadata(&new.metadata)?;
         let mut state = self.lock();
         if state.customer(&new.key).is_some() {
-            return Err(op(Error::already_exists(format!(
+            return Err(Error::already_exists(format!(
                 "customer `{}` already exists",
                 new.key
-            ))));
+            )));
         }
         let mut customer = Customer::from_new(new, format!("mem-cus-{}", new.key));
         customer.created_at = Some(self.now());
@@ -248,26 +257,21 @@ impl CustomerStore for InMemoryBackend {
     }
 
     async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
-        self.lock().customer(key).cloned().ok_or_else(|| {
-            Error::not_found(format!("no customer `{key}`"))
-                .with_backend(NAME)
-                .with_operation(Operation::GetCustomer)
-        })
+        self.lock()
+            .customer(key)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("no customer `{key}`")))
     }
 
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        let op = |e: Error| {
-            e.with_backend(NAME)
-                .with_operation(Operation::UpdateCustomer)
-        };
-        patch.validate().map_err(op)?;
+        patch.validate()?;
         if let Some(m) = &patch.metadata {
-            self.check_metadata(m).map_err(op)?;
+            self.check_metadata(m)?;
         }
         let mut state = self.lock();
         let customer = state
             .customer_mut(key)
-            .ok_or_else(|| op(Error::not_found(format!("no customer `{key}`"))))?;
+            .ok_or_else(|| Error::not_found(format!("no customer `{key}`")))?;
         patch.apply_to(customer);
         Ok(customer.clone())
     }
@@ -275,9 +279,7 @@ impl CustomerStore for InMemoryBackend {
     async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
         let mut state = self.lock();
         if state.customer(key).is_none() {
-            return Err(Error::not_found(format!("no customer `{key}`"))
-                .with_backend(NAME)
-                .with_operation(Operation::DeleteCustomer));
+            return Err(Error::not_found(format!("no customer `{key}`")));
         }
         let now = self.now();
         for sub_key in state.subscription_keys_of(key) {
@@ -297,39 +299,28 @@ impl CustomerStore for InMemoryBackend {
     }
 
     async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        let op = |e: Error| {
-            e.with_backend(NAME)
-                .with_operation(Operation::ListCustomers)
-        };
-        let limit = page.limit_capped(MAX_PAGE_LIMIT).map_err(op)?;
-        self.lock().customer_page(page, limit).map_err(op)
+        let limit = crate::page::page_limit(page, MAX_PAGE_LIMIT)?;
+        self.lock().customer_page(page, limit)
     }
 }
 
 #[async_trait]
-impl SubscriptionStore for InMemoryBackend {
+impl SubscriptionStore for Memory {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        let op = |e: Error| {
-            e.with_backend(NAME)
-                .with_operation(Operation::CreateSubscription)
-        };
         // Whole milliseconds, like event timestamps: an event recorded right after the
         // subscription was created must fall inside its first period.
         let now = self.now().trunc_subsecs(3);
-        let start = new.check_dates(&self.capabilities, now, NAME)?;
+        let start = new.check_dates(&self.capabilities, now)?;
         let mut state = self.lock();
         if state.customer(&new.customer).is_none() {
-            return Err(op(Error::not_found(format!(
-                "no customer `{}`",
-                new.customer
-            ))));
+            return Err(Error::not_found(format!("no customer `{}`", new.customer)));
         }
-        let plan = self.plan(&new.plan).map_err(op)?;
+        let plan = self.plan(&new.plan)?;
         if state.subscription(&new.key).is_some() {
-            return Err(op(Error::already_exists(format!(
+            return Err(Error::already_exists(format!(
                 "subscription `{}` already exists",
                 new.key
-            ))));
+            )));
         }
         let started_at = start.at().map_or(now, |t| t.trunc_subsecs(3));
         let status = match start {
@@ -361,10 +352,7 @@ impl SubscriptionStore for InMemoryBackend {
     }
 
     async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        self.settled(&mut self.lock(), key).map_err(|e| {
-            e.with_backend(NAME)
-                .with_operation(Operation::GetSubscription)
-        })
+        self.settled(&mut self.lock(), key)
     }
 
     async fn list_subscriptions(
@@ -372,19 +360,15 @@ impl SubscriptionStore for InMemoryBackend {
         customer: &CustomerKey,
         page: &PageRequest,
     ) -> Result<Page<Subscription>> {
-        let op = |e: Error| {
-            e.with_backend(NAME)
-                .with_operation(Operation::ListSubscriptions)
-        };
-        let limit = page.limit_capped(MAX_PAGE_LIMIT).map_err(op)?;
+        let limit = crate::page::page_limit(page, MAX_PAGE_LIMIT)?;
         let mut state = self.lock();
         if state.customer(customer).is_none() {
-            return Err(op(Error::not_found(format!("no customer `{customer}`"))));
+            return Err(Error::not_found(format!("no customer `{customer}`")));
         }
-        let keys = state.subscription_page(customer, page, limit).map_err(op)?;
+        let keys = state.subscription_page(customer, page, limit)?;
         let mut items = Vec::with_capacity(keys.items.len());
         for key in &keys.items {
-            items.push(self.settled(&mut state, key).map_err(op)?);
+            items.push(self.settled(&mut state, key)?);
         }
         Ok(Page::new(items, keys.next))
     }
@@ -394,12 +378,8 @@ impl SubscriptionStore for InMemoryBackend {
         key: &SubscriptionKey,
         at: CancelAt,
     ) -> Result<Subscription> {
-        let op = |e: Error| {
-            e.with_backend(NAME)
-                .with_operation(Operation::CancelSubscription)
-        };
         let mut state = self.lock();
-        let mut sub = self.settled(&mut state, key).map_err(op)?;
+        let mut sub = self.settled(&mut state, key)?;
         let now = self.now();
         match (sub.status, at) {
             (SubscriptionStatus::Canceled, _) => return Ok(sub),
@@ -427,14 +407,11 @@ impl SubscriptionStore for InMemoryBackend {
         plan: &PlanCode,
         at: ChangeAt,
     ) -> Result<Subscription> {
-        let op = |e: Error| e.with_backend(NAME).with_operation(Operation::ChangePlan);
         let mut state = self.lock();
-        let mut sub = self.settled(&mut state, key).map_err(op)?;
-        let new_plan = self.plan(plan).map_err(op)?;
+        let mut sub = self.settled(&mut state, key)?;
+        let new_plan = self.plan(plan)?;
         if sub.status.is_ended() {
-            return Err(op(Error::conflict(format!(
-                "subscription `{key}` is canceled"
-            ))));
+            return Err(Error::conflict(format!("subscription `{key}` is canceled")));
         }
         if &sub.plan == plan {
             return Ok(sub);
@@ -443,7 +420,7 @@ impl SubscriptionStore for InMemoryBackend {
             ChangeAt::Now => true,
             ChangeAt::PeriodEnd => false,
             ChangeAt::VendorDefault => {
-                let current = self.plan(&sub.plan).map_err(op)?;
+                let current = self.plan(&sub.plan)?;
                 annualised_minor(new_plan) >= annualised_minor(current)
             }
         };
@@ -464,7 +441,7 @@ impl SubscriptionStore for InMemoryBackend {
 }
 
 #[async_trait]
-impl UsageRecorder for InMemoryBackend {
+impl UsageRecorder for Memory {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let mut state = self.lock();
         events
@@ -475,17 +452,16 @@ impl UsageRecorder for InMemoryBackend {
 }
 
 #[async_trait]
-impl UsageReader for InMemoryBackend {
+impl UsageReader for Memory {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        let op = |e: Error| e.with_backend(NAME).with_operation(Operation::Usage);
-        query.validate().map_err(op)?;
+        query.validate()?;
         if let Some(m) = &query.metric
             && self.catalog.metric(m).is_none()
         {
-            return Err(op(Error::not_found(format!("no metric `{m}`"))));
+            return Err(Error::not_found(format!("no metric `{m}`")));
         }
         let mut state = self.lock();
-        let sub = self.settled(&mut state, &query.subscription).map_err(op)?;
+        let sub = self.settled(&mut state, &query.subscription)?;
         let period = match query.period {
             UsagePeriod::Range { from, to } => crate::Period {
                 start: from,
@@ -495,16 +471,16 @@ impl UsageReader for InMemoryBackend {
                 (Some(p), _) => p,
                 // A canceled subscription's last period ends when it ended.
                 (None, Some(start)) => {
-                    let plan = self.plan(&sub.plan).map_err(op)?;
+                    let plan = self.plan(&sub.plan)?;
                     let end = sub.ends_at.unwrap_or_else(|| self.now());
                     let mut p = current_period(start, plan.interval, end);
                     p.end = p.end.min(end);
                     p
                 }
-                (None, None) => return Err(op(Error::unexpected("subscription has no start"))),
+                (None, None) => return Err(Error::unexpected("subscription has no start")),
             },
         };
-        let plan = self.plan(&sub.plan).map_err(op)?;
+        let plan = self.plan(&sub.plan)?;
         let mut totals: std::collections::BTreeMap<crate::MetricCode, Decimal> =
             std::collections::BTreeMap::new();
         if let Some(m) = &query.metric {
@@ -525,10 +501,10 @@ impl UsageReader for InMemoryBackend {
                 continue;
             }
             let amount = match plan.charge(&metric) {
-                Some(c) => Some(
-                    Money::from_major_rounded(c.unit_price * quantity, plan.base_fee.currency)
-                        .map_err(op)?,
-                ),
+                Some(c) => Some(Money::from_major_rounded(
+                    c.unit_price * quantity,
+                    plan.base_fee.currency,
+                )?),
                 None => None,
             };
             lines.push(UsageLine::new(metric, quantity, amount));
@@ -537,7 +513,7 @@ impl UsageReader for InMemoryBackend {
     }
 }
 
-impl BillingBackend for InMemoryBackend {
+impl BillingBackend for Memory {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, None)
     }

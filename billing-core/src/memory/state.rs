@@ -132,7 +132,9 @@ impl State {
 }
 
 fn cursor_seq(req: &PageRequest) -> crate::Result<u64> {
-    req.cursor.as_ref().map_or(Ok(0), Cursor::parse_number)
+    req.cursor
+        .as_ref()
+        .map_or(Ok(0), crate::page::cursor_number)
 }
 
 fn page_after<V, T>(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use billing_core::chrono::{DateTime, Utc};
+use billing_core::layer::{LayeredBackend, WithErrorContext};
 use billing_core::{
     BackendInfo, BillingBackend, CancelAt, Capabilities, ChangeAt, Customer, CustomerKey,
     CustomerPatch, CustomerStore, Error, ErrorKind, EventOutcome, NewCustomer, NewSubscription,
@@ -56,6 +57,12 @@ type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// Capabilities are the intersection of both vendors' wherever a call goes to both
 /// ([`super::intersect`]).
 pub struct CutoverBackend {
+    inner: WithErrorContext<Cutover>,
+}
+
+/// The cutover itself; [`CutoverBackend`] wraps it so that its own errors carry the backend
+/// name `cutover` and the operation (errors of either vendor keep theirs).
+struct Cutover {
     source: Arc<dyn BillingBackend>,
     target: Arc<dyn BillingBackend>,
     plan: CutoverPlan,
@@ -64,6 +71,12 @@ pub struct CutoverBackend {
 }
 
 impl fmt::Debug for CutoverBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.get_ref().fmt(f)
+    }
+}
+
+impl fmt::Debug for Cutover {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CutoverBackend")
             .field("source", &self.source.info())
@@ -81,37 +94,48 @@ impl CutoverBackend {
         plan: CutoverPlan,
     ) -> Self {
         let capabilities = intersect(source.capabilities(), target.capabilities());
-        Self {
+        let cutover = Cutover {
             source,
             target,
             plan,
             capabilities,
             clock: Arc::new(Utc::now),
+        };
+        Self {
+            inner: WithErrorContext::new(cutover),
         }
     }
 
     /// Decides "now" with `clock` instead of the system clock (for tests, and for simulated
     /// vendors whose clocks were moved).
     pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.inner.get_mut().clock = Arc::new(clock);
         self
     }
 
     /// The plan it routes by.
     pub fn plan(&self) -> &CutoverPlan {
-        &self.plan
+        &self.inner.get_ref().plan
     }
 
     /// The vendor billing until the cutover instants.
     pub fn source(&self) -> &Arc<dyn BillingBackend> {
-        &self.source
+        &self.inner.get_ref().source
     }
 
     /// The vendor billing from them on.
     pub fn target(&self) -> &Arc<dyn BillingBackend> {
-        &self.target
+        &self.inner.get_ref().target
     }
+}
 
+impl LayeredBackend for CutoverBackend {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+}
+
+impl Cutover {
     fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
@@ -149,16 +173,14 @@ fn one_side_failed(op: Operation, failed: Side, e: Error) -> Error {
         Side::Target => ("target", "source"),
     };
     let mut out = Error::new(
-        e.kind().clone(),
+        e.kind(),
         format!(
             "{} was applied to the {other} vendor, but the {failed_name} vendor failed \
              (retry it there, or undo it): {e}",
             op.as_str()
         ),
     )
-    .with_temporary(e.is_temporary())
-    .with_backend(NAME)
-    .with_operation(op);
+    .with_temporary(e.is_temporary());
     if let Some(v) = e.vendor() {
         out = out.with_vendor(v.clone());
     }
@@ -170,48 +192,37 @@ fn nothing_settled(_: &Error) -> bool {
 }
 
 /// `Unsupported` before any request unless both vendors can do what the call sends to both.
-fn require(supported: bool, op: Operation, what: &str) -> Result<()> {
+fn require(supported: bool, what: &str) -> Result<()> {
     if supported {
         Ok(())
     } else {
-        Err(Error::unsupported(
-            NAME,
-            op,
-            format!("{what}: one of the two vendors of the cutover cannot"),
-        ))
+        Err(Error::unsupported(format!(
+            "{what}: one of the two vendors of the cutover cannot"
+        )))
     }
 }
 
 /// Metadata both vendors can hold, checked before anything is sent to either.
-fn check_metadata(
-    caps: &Capabilities,
-    metadata: &billing_core::Metadata,
-    op: Operation,
-) -> Result<()> {
+fn check_metadata(caps: &Capabilities, metadata: &billing_core::Metadata) -> Result<()> {
     match caps.customer_metadata {
-        Some(limits) => limits
-            .check(metadata)
-            .map_err(|e| e.with_backend(NAME).with_operation(op)),
+        Some(limits) => limits.check(metadata),
         None if metadata.is_empty() => Ok(()),
-        None => require(false, op, "customer metadata"),
+        None => require(false, "customer metadata"),
     }
 }
 
 #[async_trait]
-impl CustomerStore for CutoverBackend {
+impl CustomerStore for Cutover {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        let op = Operation::CreateCustomer;
-        check_metadata(&self.capabilities, &new.metadata, op)?;
+        check_metadata(&self.capabilities, &new.metadata)?;
         if self.capabilities.customer_email_required && new.email.is_none() {
             return Err(Error::invalid_input(
                 "an email address is required: one of the two vendors of the cutover needs one",
-            )
-            .with_backend(NAME)
-            .with_operation(op));
+            ));
         }
         self.both(
             Operation::CreateCustomer,
-            |e| e.kind() == &ErrorKind::AlreadyExists,
+            |e| e.kind() == ErrorKind::AlreadyExists,
             |b| async move { b.create_customer(new).await },
         )
         .await
@@ -222,10 +233,9 @@ impl CustomerStore for CutoverBackend {
     }
 
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        let op = Operation::UpdateCustomer;
-        require(self.capabilities.customer_update, op, "customer update")?;
+        require(self.capabilities.customer_update, "customer update")?;
         if let Some(metadata) = &patch.metadata {
-            check_metadata(&self.capabilities, metadata, op)?;
+            check_metadata(&self.capabilities, metadata)?;
         }
         self.both(Operation::UpdateCustomer, nothing_settled, |b| async move {
             b.update_customer(key, patch).await
@@ -234,10 +244,8 @@ impl CustomerStore for CutoverBackend {
     }
 
     async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        let op = Operation::DeleteCustomer;
         require(
             self.capabilities.customer_delete.is_some(),
-            op,
             "customer deletion",
         )?;
         self.both(
@@ -254,7 +262,7 @@ impl CustomerStore for CutoverBackend {
 }
 
 #[async_trait]
-impl SubscriptionStore for CutoverBackend {
+impl SubscriptionStore for Cutover {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
         self.target.create_subscription(new).await
     }
@@ -283,11 +291,7 @@ impl SubscriptionStore for CutoverBackend {
             CancelAt::Now => self.capabilities.cancel_now,
             CancelAt::PeriodEnd => self.capabilities.cancel_at_period_end,
         };
-        require(
-            supported,
-            Operation::CancelSubscription,
-            "this cancellation",
-        )?;
+        require(supported, "this cancellation")?;
         self.both(
             Operation::CancelSubscription,
             nothing_settled,
@@ -310,7 +314,7 @@ impl SubscriptionStore for CutoverBackend {
             ChangeAt::PeriodEnd => self.capabilities.change_plan_at_period_end,
             ChangeAt::VendorDefault => self.capabilities.change_plan_vendor_default,
         };
-        require(supported, Operation::ChangePlan, "this plan change")?;
+        require(supported, "this plan change")?;
         self.both(Operation::ChangePlan, nothing_settled, |b| async move {
             b.change_plan(key, plan, at).await
         })
@@ -319,7 +323,7 @@ impl SubscriptionStore for CutoverBackend {
 }
 
 #[async_trait]
-impl UsageRecorder for CutoverBackend {
+impl UsageRecorder for Cutover {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         usage::record(
             &self.plan,
@@ -332,7 +336,7 @@ impl UsageRecorder for CutoverBackend {
 }
 
 #[async_trait]
-impl UsageReader for CutoverBackend {
+impl UsageReader for Cutover {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
         usage::read(
             &self.plan,
@@ -345,7 +349,7 @@ impl UsageReader for CutoverBackend {
     }
 }
 
-impl BillingBackend for CutoverBackend {
+impl BillingBackend for Cutover {
     fn info(&self) -> BackendInfo {
         let describe = |b: &dyn BillingBackend| {
             let i = b.info();

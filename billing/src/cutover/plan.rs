@@ -176,7 +176,7 @@ mod tests {
         std::fs::write(&path, "{}").unwrap();
         assert_eq!(
             CutoverPlan::load(&path).unwrap_err().kind(),
-            &billing_core::ErrorKind::Config
+            billing_core::ErrorKind::Config
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -212,7 +212,7 @@ async fn counted(
     query.period = period;
     let summary = match backend.usage(&query).await {
         Ok(s) => s,
-        Err(e) if e.kind() == &billing_core::ErrorKind::Unsupported => return Ok(None),
+        Err(e) if e.kind() == billing_core::ErrorKind::Unsupported => return Ok(None),
         Err(e) => return Err(e),
     };
     // A current period read stands for the window only if it covers it.

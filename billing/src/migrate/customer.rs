@@ -37,7 +37,7 @@ impl Migration<'_> {
         } else {
             match self.to.create_customer(&new).await {
                 Ok(_) => false,
-                Err(e) if e.kind() == &ErrorKind::AlreadyExists => true,
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => true,
                 Err(e) => {
                     report.failed(ItemKind::Customer, key, e.to_string());
                     return report;
@@ -164,7 +164,7 @@ impl Migration<'_> {
                     report.note_double_billed(key, reason);
                 }
             }
-            Err(e) if e.kind() == &ErrorKind::AlreadyExists => {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET);
                 // A run stopped between the create and the source's cancellation resumes here.
                 self.stop_source(source, report).await;

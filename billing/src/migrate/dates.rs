@@ -74,10 +74,12 @@ pub(super) fn fit(
     accept_double_billing: bool,
     now: DateTime<Utc>,
 ) -> Fit {
-    let refusal = match new.check_dates(target, now, target_name) {
+    let refusal = match new.check_dates(target, now) {
         Ok(_) => return Fit::Exact,
-        Err(e) if e.kind() != &ErrorKind::Unsupported => return Fit::Refused(e.to_string()),
-        Err(e) => e.to_string(),
+        Err(e) if e.kind() != ErrorKind::Unsupported => {
+            return Fit::Refused(format!("{target_name}: {e}"));
+        }
+        Err(e) => format!("{target_name}: {e}"),
     };
     let lost = match new.billing_anchor {
         Some(anchor) => format!(
@@ -94,10 +96,10 @@ pub(super) fn fit(
     }
     let mut relaxed = new.clone();
     relaxed.billing_anchor = None;
-    if relaxed.check_dates(target, now, target_name).is_err() {
+    if relaxed.check_dates(target, now).is_err() {
         relaxed.starts_at = None;
     }
-    match relaxed.check_dates(target, now, target_name) {
+    match relaxed.check_dates(target, now) {
         Ok(start) => {
             let from = start
                 .at()
@@ -107,7 +109,7 @@ pub(super) fn fit(
                 reason: format!("{lost}; created billing from {from} (double billing accepted)"),
             }
         }
-        Err(e) => Fit::Refused(e.to_string()),
+        Err(e) => Fit::Refused(format!("{target_name}: {e}")),
     }
 }
 
