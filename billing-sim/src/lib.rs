@@ -11,13 +11,17 @@
 //! and answers delayed past a client's timeout.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod billabear;
+pub mod catalog;
 pub mod faults;
 pub mod killbill;
 pub mod lago;
 pub mod log;
 pub mod server;
 
+pub use admin::{ADMIN_PREFIX, Control, SimInfo};
+pub use catalog::{Catalog, CatalogError};
 pub use faults::{Fault, FaultConfig, FaultCounts, Faults};
 pub use log::{RecordedRequest, RequestLog};
 pub use server::{SimOptions, SimServer};
