@@ -15,6 +15,7 @@ pub mod admin;
 pub mod billabear;
 pub mod catalog;
 pub mod faults;
+mod iso;
 pub mod killbill;
 pub mod lago;
 pub mod log;

@@ -142,7 +142,7 @@ pub struct BillaBearMetric {
 }
 
 /// A billable metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
     /// The metric's code: what usage events name (Lago `code`, Kill Bill `unitType`, BillaBear
@@ -200,7 +200,7 @@ pub struct BillaBearCharge {
 }
 
 /// A usage charge of a plan: a price per unit of a metric.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Charge {
     /// The metric's code.
@@ -213,7 +213,7 @@ pub struct Charge {
 }
 
 /// A plan: a base fee per interval and usage charges.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// The plan's code (Lago `code`, Kill Bill plan name, BillaBear `code_name`).
@@ -258,7 +258,7 @@ impl Plan {
 }
 
 /// A catalog: metrics and plans.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
     /// The catalog's name (Kill Bill's `catalogName`).

@@ -8,12 +8,12 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::errors::{ApiError, FieldErrors, push_error as push};
-use super::iso::is_currency;
 use super::request::{Call, Param, truthy};
 use super::state::{Aggregation as LagoAggregation, Charge, Metric, Plan, State};
 use super::time::Interval;
 use super::wire;
 use crate::catalog::{Aggregation, Catalog, CatalogError, Interval as CatalogInterval, Vendor};
+use crate::iso::is_currency;
 
 /// Installs `catalog` (already restricted to Lago's part): its metrics, then its plans with a
 /// standard charge per usage charge, in file order, as `POST /billable_metrics` and

@@ -95,7 +95,6 @@ mod control;
 mod customers;
 mod errors;
 mod events;
-mod iso;
 mod request;
 mod routes;
 mod seed;

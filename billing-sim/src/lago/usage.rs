@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 
 use super::aggregation;
 use super::errors::ApiError;
-use super::iso::exponent;
 use super::request::Call;
 use super::state::{Charge, Event, State, Status, Subscription};
 use super::time::{Interval, fmt_date, fmt_s, period_containing};
 use super::wire;
+use crate::iso::exponent;
 
 /// Ruby's `BigDecimal#to_s` under ActiveSupport: `"1.0"`, `"12.5"`, `"0.3"`.
 pub(crate) fn units_string(d: Decimal) -> String {
