@@ -33,6 +33,7 @@ mod money;
 mod outcomes;
 mod page;
 mod shared;
+mod start;
 mod subscription;
 mod usage;
 
@@ -54,6 +55,7 @@ pub use memory::InMemoryBackend;
 pub use money::{Currency, Money};
 pub use outcomes::Outcomes;
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use start::{START_NOW_TOLERANCE, Start};
 pub use subscription::{
     BillingInterval, CancelAt, ChangeAt, NewSubscription, Period, ScheduledChange, Subscription,
     SubscriptionStatus,

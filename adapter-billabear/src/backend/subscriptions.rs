@@ -39,6 +39,8 @@ impl BillaBearBackend {
 
     async fn create_subscription_inner(&self, new: &NewSubscription) -> Result<Subscription> {
         let op = Operation::CreateSubscription;
+        // BillaBear starts every subscription now and charges its first period at once.
+        new.check_dates(&self.capabilities, Utc::now(), super::NAME)?;
         let schedule = match new.interval.or(self.default_interval) {
             None => None,
             Some(i) => Some(convert::schedule_of(i).ok_or_else(|| {

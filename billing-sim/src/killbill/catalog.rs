@@ -51,8 +51,6 @@ impl UsageType {
 
     /// What invoicing bills for one unit over a period whose records are `amounts`, in
     /// record order: CONSUMABLE adds them up from 0, CAPACITY keeps the largest, from 0.
-    // Invoicing is not simulated yet; its usage items will aggregate with this.
-    #[allow(dead_code)]
     pub(crate) fn aggregate(self, amounts: impl IntoIterator<Item = Decimal>) -> Decimal {
         amounts
             .into_iter()
@@ -77,6 +75,19 @@ pub(crate) struct UsageDef {
     pub(crate) usage_type: UsageType,
     /// `ALL_TIERS` or `TOP_TIER`.
     pub(crate) tier_block_policy: String,
+}
+
+impl UsageDef {
+    /// The amount of a period whose aggregated quantity is `quantity` (above 0): CONSUMABLE
+    /// blocks of size 1 at `price` each, or the CAPACITY tier's recurring price
+    /// (`computeToBeBilledCapacityInArrear`: the first tier whose limits the quantity fits,
+    /// here the only, unlimited one).
+    pub(crate) fn billed(&self, quantity: Decimal) -> Decimal {
+        match self.usage_type {
+            UsageType::Consumable => quantity.checked_mul(self.price).unwrap_or(Decimal::MAX),
+            UsageType::Capacity => self.price,
+        }
+    }
 }
 
 /// A plan with a single EVERGREEN phase.

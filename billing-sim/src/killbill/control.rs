@@ -17,7 +17,7 @@ pub(crate) struct KillBillControl {
 impl Control for KillBillControl {
     fn reset(&self) {
         self.sim.reset_data(&self.config.tenants);
-        self.sim.clock.set(Utc::now());
+        self.sim.clock.reset();
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -20,15 +20,20 @@
 //! - Usage: record (201, empty body; `trackingId` dedup as 400/50000; a record after the
 //!   subscription's end is a 400 HTML page) and rolled-up sums over `[startDate, endDate)`,
 //!   with the column's 9 decimals.
+//! - Invoices: `GET /1.0/kb/accounts/{id}/invoices`, issued when they fall due: recurring items
+//!   in advance from the billing start (`billingDate`: a migrated subscription is not billed
+//!   for its time before it), usage in arrear (see the `invoices` module).
 //! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
 //!   observed) and `/catalog/versions`; XML upload answers 501.
-//! - `GET /1.0/kb/test/clock` (the simulated time).
+//! - The test-mode clock, `/1.0/kb/test/clock`: read (`GET`), set (`POST ?requestedDate=`) and
+//!   moved (`PUT ?days=&months=`), as on a server started in test mode.
 //!
-//! Time is a frozen clock (see [`KillBillSim::advance_clock`]). Billing periods are monthly,
+//! Time is real time plus an offset, as Kill Bill's test-mode `ClockMock` (see
+//! [`KillBillSim::advance_clock`] and the `/test/clock` resource). Billing periods are monthly,
 //! on the account's bill-cycle day (set from the first recurring subscription's start), and
 //! local dates become instants at the account's reference time of day, as on the server.
-//! Invoicing is not simulated: a subscription is charged through the end of its current
-//! period from the moment it starts.
+//! A subscription is charged through the end of its current period from the moment its
+//! billing starts; invoices are issued when read, for everything that fell due by then.
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -51,6 +56,7 @@ mod closing;
 mod control;
 mod errors;
 mod ids;
+mod invoices;
 mod lifecycle;
 mod pagination;
 mod reply;
@@ -58,6 +64,7 @@ mod seed;
 mod state;
 mod subscriptions;
 mod tenants;
+mod test_clock;
 mod time;
 mod timeline;
 mod usage;
@@ -345,13 +352,15 @@ impl KillBillSim {
     }
 
     /// Moves the simulated clock forward (scheduled cancellations and plan changes take
-    /// effect, billing periods roll over); `POST /__sim/clock/advance` does the same.
+    /// effect, billing periods roll over), like `PUT /1.0/kb/test/clock` and
+    /// `POST /__sim/clock/advance`.
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.sim.clock.advance(by);
     }
 
     /// Sets the simulated clock, e.g. to a fixed time of day so tests do not depend on when
-    /// they run. Call it before creating anything: existing dates are not moved.
+    /// they run, like `POST /1.0/kb/test/clock?requestedDate=`. It keeps moving with real time
+    /// from there. Call it before creating anything: existing dates are not moved.
     pub fn set_clock(&self, at: DateTime<Utc>) {
         self.sim.clock.set(at);
     }
@@ -371,17 +380,6 @@ async fn healthcheck() -> Response {
         HeaderValue::from_static("must-revalidate,no-cache,no-store"),
     );
     resp
-}
-
-/// `GET /1.0/kb/test/clock` (test mode): the simulated time. Moving it is Rust-level only
-/// ([`KillBillSim::advance_clock`]); the real server's `POST`/`PUT` are not served.
-async fn test_clock(axum::extract::State(sim): axum::extract::State<Sim>) -> Response {
-    let now = sim.clock.now();
-    reply::json(&serde_json::json!({
-        "currentUtcTime": time::fmt_datetime(now),
-        "timeZone": "UTC",
-        "localDate": time::fmt_date(now.date_naive()),
-    }))
 }
 
 async fn not_found() -> Response {
@@ -423,6 +421,7 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
             "/accounts/{id}/bundles",
             get(subscriptions::account_bundles),
         )
+        .route("/accounts/{id}/invoices", get(invoices::for_account))
         .route("/accounts/{id}/tags", get(closing::tags))
         .route("/accounts/{id}/block", get(closing::block))
         .route(
@@ -446,7 +445,12 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
             "/catalog/xml",
             get(catalog_api::get_xml).post(catalog_api::upload_xml),
         )
-        .route("/test/clock", get(test_clock))
+        .route(
+            "/test/clock",
+            get(test_clock::get)
+                .post(test_clock::set)
+                .put(test_clock::update),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(sim)

@@ -141,6 +141,8 @@ pub(crate) struct Subscription {
     pub(crate) external_key: String,
     pub(crate) entitlement_start: DateTime<Utc>,
     pub(crate) billing_start: DateTime<Utc>,
+    /// Created with `migrated=true` (source type `MIGRATED`).
+    pub(crate) migrated: bool,
     /// Bill-cycle day, once a recurring plan set it (a usage-only plan leaves it unset).
     pub(crate) bcd: Option<u32>,
     /// The account's reference time of day (dates become instants at this time).
@@ -188,6 +190,10 @@ pub(crate) struct Db {
     pub(crate) tracking_ids: HashSet<(Uuid, String)>,
     pub(crate) usage_rows: usize,
     pub(crate) next_record_id: u64,
+    /// Issued invoices, in issue order.
+    pub(crate) invoices: Vec<super::invoices::Invoice>,
+    /// How far each subscription has been invoiced.
+    pub(crate) invoiced: HashMap<Uuid, super::invoices::Invoiced>,
 }
 
 impl Db {
@@ -265,7 +271,7 @@ impl Sim {
     pub(crate) fn seeded(tenants: &[(String, String)], catalog: Arc<KbCatalog>) -> Self {
         let sim = Self {
             db: Arc::new(Mutex::new(Db::default())),
-            clock: Clock::starting_now(),
+            clock: Clock::real_time(),
             default_catalog: catalog,
         };
         sim.reset_data(tenants);

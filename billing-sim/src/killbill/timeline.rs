@@ -305,7 +305,7 @@ pub(crate) fn subscription_json(
         price_list: catalog::PRICE_LIST,
         plan_name: plan.name.clone(),
         state: state(sub, now),
-        source_type: "NATIVE",
+        source_type: if sub.migrated { "MIGRATED" } else { "NATIVE" },
         cancelled_date: sub
             .cancellation
             .as_ref()
