@@ -11,7 +11,9 @@
 //!   prorated by days, as `InvoiceDateUtils.calculateProRationBeforeFirstBillingPeriod` does,
 //!   rounded half-up to the cent.
 //! - `USAGE` items, in arrear: at the end of each billed period, one per usage section with
-//!   usage, the quantity recorded in `[period start, period end)` times the unit price.
+//!   usage: a CONSUMABLE section bills the sum of the amounts recorded in
+//!   `[period start, period end)` times the unit price, a CAPACITY one the largest amount, at
+//!   its tier's price (see `catalog::UsageType`).
 //! - Items of one date on one account make one invoice (`invoiceDate` = `targetDate` = that
 //!   date). A closed account (`AUTO_INVOICING_OFF`) gets no new invoice.
 //!
