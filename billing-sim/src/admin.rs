@@ -217,9 +217,8 @@ fn faults_json(faults: &Faults) -> Value {
     })
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response<Body>> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 impl Admin {
@@ -273,19 +272,17 @@ impl Admin {
                 json_response(StatusCode::OK, &json!({"now": rfc3339(self.control.now())}))
             }
             ("/clock/advance", _) => {
-                let by = match parse::<Advance>(body).map(|a| a.duration()) {
-                    Ok(Ok(by)) => by,
-                    Ok(Err(message)) => return error(StatusCode::BAD_REQUEST, message),
-                    Err(resp) => return resp,
+                let by = match parse::<Advance>(body).and_then(|a| a.duration()) {
+                    Ok(by) => by,
+                    Err(message) => return error(StatusCode::BAD_REQUEST, message),
                 };
                 self.control.advance_clock(by);
                 json_response(StatusCode::OK, &json!({"now": rfc3339(self.control.now())}))
             }
             ("/faults", "PUT") => {
-                let config = match parse::<FaultSpec>(body).map(FaultSpec::config) {
-                    Ok(Ok(c)) => c,
-                    Ok(Err(message)) => return error(StatusCode::BAD_REQUEST, message),
-                    Err(resp) => return resp,
+                let config = match parse::<FaultSpec>(body).and_then(FaultSpec::config) {
+                    Ok(c) => c,
+                    Err(message) => return error(StatusCode::BAD_REQUEST, message),
                 };
                 self.faults.set(config);
                 json_response(StatusCode::OK, &faults_json(&self.faults))
