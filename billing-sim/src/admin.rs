@@ -53,6 +53,22 @@ pub struct SimInfo {
     pub env: String,
 }
 
+/// The description of a simulator whose API is under `/api/v1` and authenticated by one API
+/// key (Lago, BillaBear); `vendor` is also the `BILLING_<VENDOR>_*` prefix of the facade.
+pub(crate) fn api_key_info(vendor: &str, base_url: &str, api_key: &str) -> SimInfo {
+    let url = format!("{base_url}/api/v1");
+    let prefix = vendor.to_ascii_uppercase();
+    SimInfo {
+        vendor: vendor.to_owned(),
+        env: format!(
+            "BILLING_PROVIDER={vendor} BILLING_{prefix}_BASE_URL={url} BILLING_{prefix}_API_KEY={api_key}"
+        ),
+        url,
+        admin_url: format!("{base_url}{ADMIN_PREFIX}"),
+        credentials: json!({ "api_key": api_key }),
+    }
+}
+
 /// The vendor-specific side of the runtime controls.
 pub trait Control: Send + Sync + std::fmt::Debug {
     /// Forgets every customer, subscription and event and puts the catalog and the clock back

@@ -31,6 +31,11 @@ async fn admin(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+async fn advance(http: &Client, info: &SimInfo, days: i64) -> (u16, Value) {
+    let body = json!({ "days": days });
+    admin(http, info, Method::POST, "/clock/advance", Some(body)).await
+}
+
 fn rfc3339(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(v.as_str().unwrap())
         .unwrap()
@@ -90,14 +95,7 @@ async fn lago_admin_controls_over_http() {
     )
     .await;
     assert_eq!(status, 200, "{v}");
-    let (status, moved) = admin(
-        &http,
-        &info,
-        Method::POST,
-        "/clock/advance",
-        Some(json!({"days": 5})),
-    )
-    .await;
+    let (status, moved) = advance(&http, &info, 5).await;
     assert_eq!(status, 200);
     let after = rfc3339(&moved["now"]);
     assert!(after - start >= chrono::Duration::days(5));
@@ -233,14 +231,7 @@ async fn billabear_periods_renew_with_the_admin_clock() {
     .await
     .unwrap();
     let until = rfc3339(&sub["valid_until"]);
-    let (status, _) = admin(
-        &http,
-        &info,
-        Method::POST,
-        "/clock/advance",
-        Some(json!({"days": 32})),
-    )
-    .await;
+    let (status, _) = advance(&http, &info, 32).await;
     assert_eq!(status, 200);
     let renewed: Value = key(http.get(format!(
         "{}/subscription/{}",
@@ -317,14 +308,7 @@ async fn killbill_future_start_begins_with_the_admin_clock() {
             .unwrap()
     };
     assert_eq!(state(read().await), "PENDING");
-    let (status, _) = admin(
-        &http,
-        &info,
-        Method::POST,
-        "/clock/advance",
-        Some(json!({"days": 4})),
-    )
-    .await;
+    let (status, _) = advance(&http, &info, 4).await;
     assert_eq!(status, 200);
     assert_eq!(state(read().await), "ACTIVE");
     // The test-mode clock resource reads the same clock.

@@ -111,28 +111,16 @@ async fn lago_binary_with_a_catalog_file() {
     .await;
     assert_eq!(usage["customer_usage"]["charges_usage"][0]["units"], "12.0");
 
-    let log = http
-        .get(format!("{admin}/requests"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(log.lines().count(), 4);
+    let logged = || async {
+        let log = http.get(format!("{admin}/requests")).send().await.unwrap();
+        log.text().await.unwrap().lines().count()
+    };
+    assert_eq!(logged().await, 4);
     let (status, _) = json_of(http.post(format!("{admin}/reset"))).await;
     assert_eq!(status, 204);
     let (_, customers) = json_of(lago(Method::GET, "/customers")).await;
     assert_eq!(customers["customers"], json!([]));
-    let log = http
-        .get(format!("{admin}/requests"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(log.lines().count(), 1, "only the request after the reset");
+    assert_eq!(logged().await, 1, "only the request after the reset");
 }
 
 #[tokio::test]

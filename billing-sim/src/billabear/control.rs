@@ -1,12 +1,11 @@
 //! The BillaBear simulator's runtime controls (the admin API's vendor side).
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 
 use super::BillaBearSimConfig;
 use super::catalog::Catalog;
 use super::state::{self, Shared, State};
-use crate::admin::{ADMIN_PREFIX, Control, SimInfo};
+use crate::admin::{Control, SimInfo, api_key_info};
 
 /// Resets to the start-up configuration and catalog; moves the clock.
 #[derive(Debug)]
@@ -17,16 +16,7 @@ pub(crate) struct BillaBearControl {
 
 /// The description of a BillaBear simulator served at `base_url` with `api_key`.
 pub(crate) fn info(base_url: &str, api_key: &str) -> SimInfo {
-    let url = format!("{base_url}/api/v1");
-    SimInfo {
-        vendor: "billabear".to_owned(),
-        env: format!(
-            "BILLING_PROVIDER=billabear BILLING_BILLABEAR_BASE_URL={url} BILLING_BILLABEAR_API_KEY={api_key}"
-        ),
-        url,
-        admin_url: format!("{base_url}{ADMIN_PREFIX}"),
-        credentials: json!({ "api_key": api_key }),
-    }
+    api_key_info("billabear", base_url, api_key)
 }
 
 /// Moves the server clock forward, then renews the subscriptions whose period ended.

@@ -4,11 +4,13 @@
 //! recording.
 //!
 //! What it serves, all under `/1.0/kb` except `GET /1.0/healthcheck`:
-//! - Basic auth (`admin`/`password`; a failure is Shiro's bare 401 challenge) and the tenant
-//!   headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret` (missing or wrong: a 401 HTML container
-//!   page, not JSON). Every write needs `X-Killbill-CreatedBy` (400 JSON without it). The tenant
-//!   `bob`/`lazar` exists from the start, with the sample catalog; `POST /1.0/kb/tenants` adds
-//!   more (with an empty catalog, or the sample one with `?useGlobalDefault=true`).
+//! - Basic auth (`admin`/`password` by default, [`KillBillSimConfig::users`]; a failure is
+//!   Shiro's bare 401 challenge) and the tenant headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret`
+//!   (missing or wrong: a 401 HTML container page, not JSON). Every write needs
+//!   `X-Killbill-CreatedBy` (400 JSON without it). The tenant `bob`/`lazar` (or
+//!   [`KillBillSimConfig::tenants`]) exists from the start, with the start-up catalog (the sample
+//!   by default); `POST /1.0/kb/tenants` adds more (with an empty catalog, or the start-up one
+//!   with `?useGlobalDefault=true`).
 //! - Accounts: create (201, empty body, full-URL `Location`), read by id or `externalKey`,
 //!   partial update, close (`DELETE`: AUTO_INVOICING_OFF tag and CLOSE_ACCOUNT blocking state,
 //!   read back with `GET .../tags` and `GET .../block`), offset pagination with the
@@ -23,8 +25,12 @@
 //! - Invoices: `GET /1.0/kb/accounts/{id}/invoices`, issued when they fall due: recurring items
 //!   in advance from the billing start (`billingDate`: a migrated subscription is not billed
 //!   for its time before it), usage in arrear (see the `invoices` module).
-//! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
-//!   observed) and `/catalog/versions`; XML upload answers 501.
+//! - Catalog, per tenant: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML
+//!   otherwise, as observed), `/catalog/versions`, `/catalog/xml`, and uploads of a new version
+//!   (`POST /1.0/kb/catalog/xml`: 201, 400/2080 for what the server refuses, 501 for what the
+//!   simulator does not model). The start-up tenants get the start-up catalog
+//!   ([`KillBillSimConfig::catalog`] or Kill Bill XML, [`KillBillSim::start_with_catalog_xml`]).
+//! - Admin controls under `/__sim` (see [`crate::admin`]).
 //! - The test-mode clock, `/1.0/kb/test/clock`: read (`GET`), set (`POST ?requestedDate=`) and
 //!   moved (`PUT ?days=&months=`), as on a server started in test mode.
 //!

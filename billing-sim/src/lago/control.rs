@@ -1,12 +1,11 @@
 //! The Lago simulator's runtime controls (the admin API's vendor side).
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 
 use super::catalog;
 use super::routes::Shared;
 use super::state::State;
-use crate::admin::{ADMIN_PREFIX, Control, SimInfo};
+use crate::admin::{Control, SimInfo, api_key_info};
 use crate::catalog::Catalog;
 
 /// Resets to the start-up catalog; moves the clock.
@@ -20,16 +19,7 @@ pub(crate) struct LagoControl {
 
 /// The description of a Lago simulator served at `base_url` with `api_key`.
 pub(crate) fn info(base_url: &str, api_key: &str) -> SimInfo {
-    let url = format!("{base_url}/api/v1");
-    SimInfo {
-        vendor: "lago".to_owned(),
-        env: format!(
-            "BILLING_PROVIDER=lago BILLING_LAGO_BASE_URL={url} BILLING_LAGO_API_KEY={api_key}"
-        ),
-        url,
-        admin_url: format!("{base_url}{ADMIN_PREFIX}"),
-        credentials: json!({ "api_key": api_key }),
-    }
+    api_key_info("lago", base_url, api_key)
 }
 
 impl Control for LagoControl {
