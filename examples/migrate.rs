@@ -2,19 +2,28 @@
 //!
 //! ```text
 //! cargo run --example migrate -- --from from.toml --to to.toml \
-//!     [--dry-run] [--plans plan-map.toml] [--checkpoint FILE] [--concurrency N] [--report FILE]
+//!     [--dry-run] [--plans plan-map.toml] [--checkpoint FILE] [--concurrency N] [--report FILE] \
+//!     [--cancel-source-at-period-end] [--accept-double-billing]
 //! ```
 //!
 //! `from.toml` and `to.toml` are ordinary billing configurations (`provider = ...` plus its
 //! section). A killed run resumes from `--checkpoint`; re-running a finished migration creates
-//! nothing. The report is printed and written as JSON (default `migration-report.json`).
+//! nothing. Each running subscription keeps its start and is billed by the target from the end
+//! of its current period in the source; a target that cannot do that refuses it (with the
+//! reason) unless `--accept-double-billing`. After a real run, the target is verified. The
+//! report is printed and written as JSON (default `migration-report.json`): the migration's
+//! counts, notes and `double_billed` list, then the verification's `problems` and
+//! `period_mismatches` (`{count, keys}`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use billing::BillingConfig;
-use billing::migrate::{CheckpointFile, Migration, MigrationOptions, PlanMap, Progress};
+use billing::migrate::{
+    CheckpointFile, Migration, MigrationOptions, MigrationReport, PlanMap, Progress, Verification,
+    verify,
+};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -45,6 +54,23 @@ struct Args {
     /// Where to write the JSON report.
     #[arg(long, default_value = "migration-report.json")]
     report: PathBuf,
+    /// Also schedule each migrated source subscription to end where the target starts billing
+    /// (a dry run shows how many it would schedule).
+    #[arg(long)]
+    cancel_source_at_period_end: bool,
+    /// Migrate subscriptions whose billing anchor the target cannot take anyway: the target
+    /// then bills days the source has billed. Each one is listed in the report.
+    #[arg(long)]
+    accept_double_billing: bool,
+}
+
+/// The JSON report: the migration's, then what verifying the target found.
+#[derive(Debug, serde::Serialize)]
+struct Report<'a> {
+    #[serde(flatten)]
+    migration: &'a MigrationReport,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    verification: Option<Verification>,
 }
 
 #[tokio::main]
@@ -60,7 +86,9 @@ async fn main() -> billing::Result<()> {
         dry_run: args.dry_run,
         concurrency: args.concurrency,
         page_size: args.page_size,
-        plans,
+        plans: plans.clone(),
+        cancel_source_at_period_end: args.cancel_source_at_period_end,
+        accept_double_billing: args.accept_double_billing,
     };
     println!(
         "Migrating {} -> {}{}",
@@ -98,8 +126,22 @@ async fn main() -> billing::Result<()> {
     let report = report?;
 
     println!("{}", report.summary());
-    let json = serde_json::to_string_pretty(&report)
-        .map_err(|e| billing::Error::unexpected(e.to_string()))?;
+    let verification = if args.dry_run {
+        None
+    } else {
+        let v = verify(from.as_ref(), to.as_ref(), &plans, args.page_size).await?;
+        println!(
+            "verification: {} problem(s), period_mismatches: {}",
+            v.problems.len(),
+            v.period_mismatches.count
+        );
+        Some(v)
+    };
+    let json = serde_json::to_string_pretty(&Report {
+        migration: &report,
+        verification,
+    })
+    .map_err(|e| billing::Error::unexpected(e.to_string()))?;
     std::fs::write(&args.report, json)
         .map_err(|e| billing::Error::config(&args.report.display().to_string(), e))?;
     println!("report written to {}", args.report.display());

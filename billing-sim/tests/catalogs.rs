@@ -635,7 +635,9 @@ async fn killbill_sums_consumable_usage_and_keeps_the_capacity_peak() {
     // Invoicing at the period's end: CONSUMABLE bills the sum, CAPACITY the peak.
     kb.sim.advance_clock(chrono::Duration::days(40));
     let invoices = kb
-        .get(&format!("/1.0/kb/accounts/{account}/invoices"))
+        .get(&format!(
+            "/1.0/kb/accounts/{account}/invoices?includeInvoiceComponents=true"
+        ))
         .await;
     let usage_items: Vec<(String, f64, f64)> = invoices
         .as_array()
@@ -644,9 +646,11 @@ async fn killbill_sums_consumable_usage_and_keeps_the_capacity_peak() {
         .flat_map(|i| i["items"].as_array().unwrap().clone())
         .filter(|i| i["itemType"] == "USAGE")
         .map(|i| {
+            // The billed quantity is in the item's details (a JSON string), as on the server.
+            let details: Value = serde_json::from_str(i["itemDetails"].as_str().unwrap()).unwrap();
             (
                 i["usageName"].as_str().unwrap().to_owned(),
-                i["quantity"].as_f64().unwrap(),
+                details["tierDetails"][0]["quantity"].as_f64().unwrap(),
                 i["amount"].as_f64().unwrap(),
             )
         })

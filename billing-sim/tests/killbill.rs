@@ -1641,3 +1641,93 @@ async fn replays_the_observed_subscription_history() {
     );
     assert_eq!(account_json["billCycleDayLocal"], s["billCycleDayLocal"]);
 }
+
+#[tokio::test]
+async fn a_migrated_subscription_is_invoiced_from_its_billing_date() {
+    let kb = Kb::start().await;
+    let account = kb.create_account("mig").await;
+    // The clock reads 2026-03-10 10:00: started in February, billed from March 20.
+    let resp = kb
+        .post(
+            "/1.0/kb/subscriptions?entitlementDate=2026-02-14T09:00:00.000Z\
+             &billingDate=2026-03-20T12:00:00.000Z&migrated=true",
+            json!({"accountId": account, "planName": "starter-monthly",
+                   "externalKey": "mig-s", "billCycleDayLocal": 20}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let sub_id = id_from_location(&resp);
+    let s = kb.subscription(&sub_id).await;
+    assert_eq!(s["state"], "ACTIVE", "the entitlement started in February");
+    assert_eq!(s["sourceType"], "MIGRATED");
+    assert_eq!(s["startDate"], "2026-02-14T09:00:00.000Z");
+    assert_eq!(s["billingStartDate"], "2026-03-20T12:00:00.000Z");
+    assert_eq!(
+        s["billCycleDayLocal"],
+        Value::Null,
+        "observed: null until billing starts"
+    );
+    assert_eq!(s["chargedThroughDate"], Value::Null);
+    let invoices_path =
+        format!("/1.0/kb/accounts/{account}/invoices?includeInvoiceComponents=true");
+    assert_eq!(
+        kb.get_json(&invoices_path).await,
+        json!([]),
+        "nothing billed yet"
+    );
+
+    kb.record(
+        &sub_id,
+        "before",
+        "api_calls",
+        "2026-03-12T00:00:00.000Z",
+        "7",
+    )
+    .await;
+    kb.sim.advance_clock(Duration::days(11));
+    kb.record(
+        &sub_id,
+        "after",
+        "api_calls",
+        "2026-03-25T00:00:00.000Z",
+        "3",
+    )
+    .await;
+    kb.sim.advance_clock(Duration::days(31));
+    let invoices = kb.get_json(&invoices_path).await;
+    let invoices = invoices.as_array().unwrap();
+    assert_eq!(invoices.len(), 2, "{invoices:?}");
+    assert_eq!(invoices[0]["targetDate"], "2026-03-20");
+    assert_eq!(invoices[0]["amount"], json!(10.00));
+    let first = &invoices[0]["items"][0];
+    assert_eq!(first["itemType"], "RECURRING");
+    assert_eq!(
+        (first["startDate"].as_str(), first["endDate"].as_str()),
+        (Some("2026-03-20"), Some("2026-04-20"))
+    );
+    let usage: Vec<&Value> = invoices[1]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["itemType"] == "USAGE")
+        .collect();
+    assert_eq!(usage.len(), 2, "one per usage section, even without usage");
+    let calls = usage
+        .iter()
+        .find(|i| i["usageName"] == "starter-monthly-api-calls")
+        .unwrap();
+    assert_eq!(
+        calls["amount"],
+        json!(0.03),
+        "only the usage since the billing date"
+    );
+    assert_eq!(calls["rate"], Value::Null);
+    let account_json = kb.get_json(&format!("/1.0/kb/accounts/{account}")).await;
+    assert_eq!(account_json["billCycleDayLocal"], 20);
+    // Without includeInvoiceComponents the list has no items, and so no amounts (observed).
+    let bare = kb
+        .get_json(&format!("/1.0/kb/accounts/{account}/invoices"))
+        .await;
+    assert_eq!(bare[0]["items"], json!([]));
+    assert_eq!(bare[0]["amount"], json!(0.00));
+}

@@ -17,6 +17,7 @@ mod ctx;
 pub mod bad_input;
 pub mod customers;
 pub mod hostile;
+pub mod killbill_server;
 pub mod malformed;
 pub mod routes;
 pub mod sims;

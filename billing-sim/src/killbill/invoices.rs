@@ -10,18 +10,23 @@
 //!   next bill-cycle date, then one per period. A first period shorter than a whole one is
 //!   prorated by days, as `InvoiceDateUtils.calculateProRationBeforeFirstBillingPeriod` does,
 //!   rounded half-up to the cent.
-//! - `USAGE` items, in arrear: at the end of each billed period, one per usage section with
-//!   usage: a CONSUMABLE section bills the sum of the amounts recorded in
-//!   `[period start, period end)` times the unit price, a CAPACITY one the largest amount, at
-//!   its tier's price (see `catalog::UsageType`).
-//! - Items of one date on one account make one invoice (`invoiceDate` = `targetDate` = that
-//!   date). A closed account (`AUTO_INVOICING_OFF`) gets no new invoice.
+//! - `USAGE` items, in arrear: at the end of each billed period, one per usage section (even
+//!   with no usage, as observed): a CONSUMABLE section bills the sum of the amounts recorded in
+//!   `[period start, period end)` times the unit price, a CAPACITY one the largest amount at its
+//!   tier's price (see `catalog::UsageType`), with Kill Bill's `itemDetails` (the tier's
+//!   quantity and amount) and no `rate`.
+//! - Items due on one date for one account make one invoice: `targetDate` is that date,
+//!   `invoiceDate` the day it was issued (later than the target date when the clock jumped past
+//!   it). A closed account (`AUTO_INVOICING_OFF`) gets no new invoice.
+//! - As observed on the real server, the list carries the items (and the amounts, which are
+//!   computed from them) only with `includeInvoiceComponents=true`: otherwise every invoice
+//!   shows `items: []` and `0.00`.
 //!
 //! Not simulated: repairs and credits after a cancellation or plan change within an invoiced
 //! period, fixed prices, payments (every invoice keeps its balance).
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -31,7 +36,7 @@ use uuid::Uuid;
 use super::auth::TenantCtx;
 use super::errors::{KbError, KbResult};
 use super::ids::path_id;
-use super::reply::json;
+use super::reply::{Params, json};
 use super::state::{Db, Sim, Subscription};
 use super::timeline::{active_plan, periods, plan_named};
 use super::wire::{AuditLogs, Num};
@@ -42,7 +47,8 @@ pub(crate) struct Invoice {
     id: Uuid,
     account_id: Uuid,
     number: u64,
-    date: NaiveDate,
+    invoice_date: NaiveDate,
+    target_date: NaiveDate,
     currency: String,
     items: Vec<Item>,
 }
@@ -61,8 +67,11 @@ struct Item {
     start: NaiveDate,
     end: NaiveDate,
     amount: Decimal,
-    rate: Decimal,
-    quantity: Option<Decimal>,
+    /// A recurring item's price (a usage item has none).
+    rate: Option<Decimal>,
+    /// A usage item's `itemDetails` JSON string.
+    details: Option<String>,
+    /// The effective date of the catalog version of the plan.
     catalog_effective_date: DateTime<Utc>,
 }
 
@@ -126,7 +135,7 @@ fn due_items(
     now: DateTime<Utc>,
 ) -> Vec<(NaiveDate, Item)> {
     let mut out = Vec::new();
-    let item = |span: &Span, plan: &str, item_type, amount, rate, quantity, usage_name| {
+    let item = |span: &Span, plan: &str, item_type, amount, rate, details, usage_name| {
         let p = plan_named(sub, plan);
         Item {
             id: Uuid::new_v4(),
@@ -141,7 +150,7 @@ fn due_items(
             end: span.end.date_naive(),
             amount,
             rate,
-            quantity,
+            details,
             catalog_effective_date: sub.catalog.effective_date,
         }
     };
@@ -157,29 +166,42 @@ fn due_items(
             if let Some(price) = plan_named(sub, &plan).recurring {
                 let (from, to) = (span.start.date_naive(), span.end.date_naive());
                 let amount = prorated(price, from, to);
-                out.push((
-                    from,
-                    item(&span, &plan, "RECURRING", amount, price, None, None),
-                ));
+                // The rate as the `decimal(15,9)` column keeps it.
+                let mut rate = price;
+                rate.rescale(9);
+                let recurring = item(&span, &plan, "RECURRING", amount, Some(rate), None, None);
+                out.push((from, recurring));
             }
             invoiced.recurring = Some(span.end);
         }
         if span.end <= now && invoiced.usage.is_none_or(|u| span.start >= u) {
             let rows = db.usage.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
             for usage in plan_named(sub, &plan).usages {
-                // CONSUMABLE sums the records, CAPACITY keeps the largest.
-                let quantity = usage.usage_type.aggregate(
-                    rows.iter()
-                        .filter(|r| r.unit_type == usage.unit)
-                        .filter(|r| span.start <= r.record_date && r.record_date < span.end)
-                        .map(|r| r.amount),
-                );
-                if quantity.is_zero() {
-                    continue;
-                }
-                let amount = usage
-                    .billed(quantity)
-                    .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+                let in_span: Vec<Decimal> = rows
+                    .iter()
+                    .filter(|r| r.unit_type == usage.unit)
+                    .filter(|r| span.start <= r.record_date && r.record_date < span.end)
+                    .map(|r| r.amount)
+                    .collect();
+                // BigDecimal arithmetic: the stored quantities keep 9 decimals, no row is a
+                // plain 0, and the tier amount carries both scales. CONSUMABLE sums the
+                // records, CAPACITY keeps the largest and bills its tier's price.
+                let quantity = usage.usage_type.aggregate(in_span);
+                let tier_amount = usage.billed(quantity);
+                let amount =
+                    tier_amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+                let details = serde_json::json!({
+                    "tierDetails": [{
+                        "tier": 1,
+                        "tierUnit": usage.unit,
+                        "tierPrice": Num(usage.price),
+                        "tierBlockSize": 1,
+                        "quantity": Num(quantity),
+                        "amount": Num(tier_amount),
+                    }],
+                    "amount": Num(tier_amount),
+                })
+                .to_string();
                 out.push((
                     span.end.date_naive(),
                     item(
@@ -187,8 +209,8 @@ fn due_items(
                         &plan,
                         "USAGE",
                         amount,
-                        usage.price,
-                        Some(quantity),
+                        None,
+                        Some(details),
                         Some(usage.name.clone()),
                     ),
                 ));
@@ -214,6 +236,18 @@ fn issue_due(db: &mut Db, account: Uuid, now: DateTime<Utc>) {
         .flat_map(|b| db.subscriptions_of_bundle(b.id))
         .cloned()
         .collect();
+    // The first invoice sets the account's bill-cycle day (ACCOUNT alignment): the day of the
+    // subscription whose billing started first.
+    if let Some(bcd) = subs
+        .iter()
+        .filter(|s| s.billing_start <= now && plan_named(s, &s.plans[0].plan).recurring.is_some())
+        .min_by_key(|s| s.billing_start)
+        .and_then(|s| s.bcd)
+        && let Some(a) = db.accounts.get_mut(&account)
+        && a.data.bill_cycle_day_local == 0
+    {
+        a.data.bill_cycle_day_local = i32::try_from(bcd).unwrap_or(1);
+    }
     let mut due: Vec<(NaiveDate, Item)> = Vec::new();
     for sub in &subs {
         let mut marks = db.invoiced.get(&sub.id).copied().unwrap_or_default();
@@ -234,7 +268,8 @@ fn issue_due(db: &mut Db, account: Uuid, now: DateTime<Utc>) {
             id: Uuid::new_v4(),
             account_id: account,
             number,
-            date,
+            invoice_date: now.date_naive(),
+            target_date: date,
             currency: currency.clone(),
             items,
         });
@@ -288,7 +323,7 @@ struct ItemOut {
     start_date: String,
     end_date: String,
     amount: Num,
-    rate: Num,
+    rate: Option<Num>,
     currency: String,
     quantity: Option<Num>,
     item_details: Option<String>,
@@ -297,11 +332,12 @@ struct ItemOut {
     audit_logs: AuditLogs,
 }
 
-fn invoice_json(invoice: &Invoice) -> InvoiceOut {
+fn invoice_json(invoice: &Invoice, with_items: bool) -> InvoiceOut {
     let zero = Num(Decimal::new(0, 2));
-    let amount: Decimal = invoice.items.iter().map(|i| i.amount).sum();
-    let items = invoice
-        .items
+    let shown: &[Item] = if with_items { &invoice.items } else { &[] };
+    let mut amount: Decimal = shown.iter().map(|i| i.amount).sum();
+    amount.rescale(2);
+    let items = shown
         .iter()
         .map(|i| ItemOut {
             invoice_item_id: i.id,
@@ -315,19 +351,19 @@ fn invoice_json(invoice: &Invoice) -> InvoiceOut {
             plan_name: i.plan.clone(),
             phase_name: i.phase.clone(),
             usage_name: i.usage_name.clone(),
-            pretty_product_name: None,
-            pretty_plan_name: None,
-            pretty_phase_name: None,
-            pretty_usage_name: None,
+            pretty_product_name: Some(i.product.clone()),
+            pretty_plan_name: Some(i.plan.clone()),
+            pretty_phase_name: Some(i.phase.clone()),
+            pretty_usage_name: i.usage_name.clone(),
             item_type: i.item_type,
             description: i.usage_name.clone().unwrap_or_else(|| i.phase.clone()),
             start_date: i.start.format("%Y-%m-%d").to_string(),
             end_date: i.end.format("%Y-%m-%d").to_string(),
             amount: Num(i.amount),
-            rate: Num(i.rate),
+            rate: i.rate.map(Num),
             currency: invoice.currency.clone(),
-            quantity: i.quantity.map(Num),
-            item_details: None,
+            quantity: None,
+            item_details: i.details.clone(),
             catalog_effective_date: super::time::fmt_datetime(i.catalog_effective_date),
             child_items: None,
             audit_logs: Vec::new(),
@@ -340,8 +376,8 @@ fn invoice_json(invoice: &Invoice) -> InvoiceOut {
         credit_adj: zero,
         refund_adj: zero,
         invoice_id: invoice.id,
-        invoice_date: invoice.date.format("%Y-%m-%d").to_string(),
-        target_date: invoice.date.format("%Y-%m-%d").to_string(),
+        invoice_date: invoice.invoice_date.format("%Y-%m-%d").to_string(),
+        target_date: invoice.target_date.format("%Y-%m-%d").to_string(),
         invoice_number: invoice.number.to_string(),
         balance: Num(amount),
         account_id: invoice.account_id,
@@ -356,14 +392,16 @@ fn invoice_json(invoice: &Invoice) -> InvoiceOut {
     }
 }
 
-/// `GET /1.0/kb/accounts/{accountId}/invoices`: the account's invoices, oldest first, each with
-/// its items. 404 for an unknown account.
+/// `GET /1.0/kb/accounts/{accountId}/invoices[?includeInvoiceComponents=true]`: the account's
+/// invoices, oldest first (with their items only when asked). 404 for an unknown account.
 pub(crate) async fn for_account(
     State(sim): State<Sim>,
     Extension(tenant): Extension<TenantCtx>,
     Path(segment): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> KbResult<Response> {
     let id = path_id(&segment)?;
+    let with_items = Params::parse(query.as_deref()).bool_or("includeInvoiceComponents", false);
     let now = sim.clock.now();
     let mut db = sim.db();
     if db.account(tenant.id, id).is_none() {
@@ -374,7 +412,7 @@ pub(crate) async fn for_account(
         .invoices
         .iter()
         .filter(|i| i.account_id == id)
-        .map(invoice_json)
+        .map(|i| invoice_json(i, with_items))
         .collect();
     Ok(json(&out))
 }

@@ -4,6 +4,8 @@
 //! recording.
 //!
 //! What it serves, all under `/1.0/kb` except `GET /1.0/healthcheck`:
+//! - Stock's CORS headers on every response; any path reaches the resources (no request filter
+//!   refuses non-ASCII characters, `;`, `\\` or encoded dots).
 //! - Basic auth (`admin`/`password` by default, [`KillBillSimConfig::users`]; a failure is
 //!   Shiro's bare 401 challenge) and the tenant headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret`
 //!   (missing or wrong: a 401 HTML container page, not JSON). Every write needs
@@ -60,6 +62,7 @@ mod catalog_api;
 mod catalog_xml;
 mod closing;
 mod control;
+mod cors;
 mod errors;
 mod ids;
 mod invoices;
@@ -468,6 +471,7 @@ fn router(sim: Sim, credentials: auth::Credentials) -> Router {
         .route("/1.0/healthcheck", get(healthcheck))
         .nest("/1.0/kb", kb_routes(sim, credentials))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(cors::headers))
 }
 
 /// The path as the client sent it (nested routers see it without their prefix).

@@ -322,6 +322,11 @@ pub(crate) async fn create(
     ) {
         (None, _) => own_bcd,
         (Some(_), Some(bcd)) => Some(own_bcd.unwrap_or(bcd)),
+        // Kill Bill computes the account's bill-cycle day with the first invoice: at once for a
+        // billing start now, at the billing start otherwise (see `invoices`).
+        (Some(_), None) if billing_start > now => {
+            Some(own_bcd.unwrap_or_else(|| billing_start.day()))
+        }
         (Some(_), None) => {
             let day = own_bcd.unwrap_or_else(|| billing_start.day());
             if let Some(a) = db.account_mut(tenant.id, account_id) {

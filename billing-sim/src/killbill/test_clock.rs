@@ -68,7 +68,8 @@ pub(crate) async fn update(
 }
 
 fn current(sim: &Sim) -> Response {
-    let now = sim.clock.now_millis();
+    // Observed: the resource shows whole seconds (`.000Z`).
+    let now = sim.clock.now();
     reply::json(&serde_json::json!({
         "currentUtcTime": fmt_datetime(now),
         "timeZone": "UTC",

@@ -3,9 +3,9 @@
 //! The clock is Kill Bill's test-mode `ClockMock`: real time plus an offset. It moves with real
 //! time, as the server's does, and `/1.0/kb/test/clock` (or `KillBillSim::set_clock` /
 //! `advance_clock`) shifts it. What the server stores goes through `datetime` columns of whole
-//! seconds, so every date it hands out has `.000` milliseconds: [`Clock::now`] reads whole seconds,
-//! and only the clock resource itself shows milliseconds ([`Clock::now_millis`]). Every date is
-//! UTC, as the server forces `user.timezone=GMT`.
+//! seconds, and even the clock resource answers `.000` milliseconds (observed), so
+//! [`Clock::now`] reads whole seconds. Every date is UTC, as the server forces
+//! `user.timezone=GMT`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -32,11 +32,6 @@ impl Clock {
     /// The simulated current time as the server stores it: whole seconds.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.truncated(Duration::seconds(1))
-    }
-
-    /// The simulated current time as `ClockMock` reads it: whole milliseconds.
-    pub(crate) fn now_millis(&self) -> DateTime<Utc> {
-        self.truncated(Duration::milliseconds(1))
     }
 
     fn truncated(&self, unit: Duration) -> DateTime<Utc> {
@@ -255,6 +250,13 @@ pub(crate) struct Periods {
 }
 
 impl Periods {
+    /// Whether a cycle date is a boundary: Kill Bill aligns on local dates, so the first one is
+    /// the first bill-cycle date after the billing start's date (a start on the bill-cycle day
+    /// makes a whole first period, whatever the time of day).
+    fn is_boundary(&self, c: DateTime<Utc>) -> bool {
+        c.date_naive() > self.start.date_naive()
+    }
+
     /// The first period boundary strictly after `t` (and after the billing start).
     pub(crate) fn end_of_period_at(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let t = t.max(self.start);
@@ -262,7 +264,7 @@ impl Periods {
         let m = month_index(t);
         for index in m..m + 3 {
             if let Some(c) = cycle_date(index, self.bcd, time) {
-                if c > t && c > self.start {
+                if c > t && self.is_boundary(c) {
                     return c;
                 }
             }
@@ -281,7 +283,7 @@ impl Periods {
         let m = month_index(t);
         for index in [m, m - 1] {
             if let Some(c) = cycle_date(index, self.bcd, time) {
-                if c <= t && c > self.start {
+                if c <= t && self.is_boundary(c) {
                     return c;
                 }
             }
@@ -358,6 +360,21 @@ mod tests {
         assert_eq!(
             aligned.start_of_period_at(dt("2024-05-25T00:00:00Z")),
             aligned.start
+        );
+        // A billing start on the bill-cycle day, earlier in the day than the account's time of
+        // day: a whole first period, not a few hours.
+        let anchored = Periods {
+            start: dt("2026-12-08T12:00:00Z"),
+            bcd: 8,
+            time_of_day: NaiveTime::from_hms_opt(14, 40, 0).unwrap(),
+        };
+        assert_eq!(
+            anchored.end_of_period_at(anchored.start),
+            dt("2027-01-08T14:40:00Z")
+        );
+        assert_eq!(
+            anchored.start_of_period_at(dt("2026-12-08T15:00:00Z")),
+            anchored.start
         );
     }
 }

@@ -316,9 +316,13 @@ pub(crate) fn subscription_json(
             .cancellation
             .as_ref()
             .map(|c| fmt_datetime(c.billing_end)),
-        bill_cycle_day_local: sub
-            .bcd
-            .or_else(|| u32::try_from(account.bcd).ok().filter(|b| *b > 0)),
+        // Observed: null until billing has started (the bill-cycle day is a billing event).
+        bill_cycle_day_local: (now >= sub.billing_start)
+            .then(|| {
+                sub.bcd
+                    .or_else(|| u32::try_from(account.bcd).ok().filter(|b| *b > 0))
+            })
+            .flatten(),
         quantity: sub.quantity,
         events: events(sub, account.closed_at, now),
         prices,
