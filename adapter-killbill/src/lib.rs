@@ -99,6 +99,7 @@
 //!   subscription is `ACTIVE` with `chargedThroughDate` null; the adapter reports its
 //!   `current_period` as the unbilled lead-in `[anchor - one period (not before the start),
 //!   anchor)`, and `billing_anchor` as `billingStartDate`.
+//!
 //! Dates are sent as instants; Kill Bill bills by day in the account's time zone (UTC for
 //! accounts this adapter creates), so the anchor's day is what counts.
 //!

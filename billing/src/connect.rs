@@ -60,9 +60,49 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
                 .map_err(|e| e.with_operation(Operation::Connect))?;
             Ok(traced(backend))
         }
+        Provider::Cutover => cutover(config),
         #[allow(unreachable_patterns)]
         other => Err(not_compiled_in(other)),
     }
+}
+
+/// `provider = "cutover"`: the two vendors the `[cutover]` section names, each built from its
+/// own section of the same configuration, and the plan file.
+fn cutover(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
+    let section = config.cutover.as_ref().ok_or_else(|| {
+        Error::config(
+            "cutover",
+            "missing section: set cutover.source, cutover.target and cutover.plan (or \
+             BILLING_CUTOVER_SOURCE, BILLING_CUTOVER_TARGET and BILLING_CUTOVER_PLAN)",
+        )
+        .with_operation(Operation::Connect)
+    })?;
+    for (setting, provider) in [
+        ("cutover.source", section.source),
+        ("cutover.target", section.target),
+    ] {
+        if provider == Provider::Cutover {
+            return Err(Error::config(setting, "must name a vendor, not `cutover`")
+                .with_operation(Operation::Connect));
+        }
+    }
+    if section.source == section.target {
+        return Err(
+            Error::config("cutover.target", "must differ from cutover.source")
+                .with_operation(Operation::Connect),
+        );
+    }
+    let side = |provider| {
+        let mut one = config.clone();
+        one.provider = provider;
+        connect(&one)
+    };
+    let plan = crate::cutover::CutoverPlan::load(&section.plan).map_err(|e| {
+        Error::config("cutover.plan", e.message()).with_operation(Operation::Connect)
+    })?;
+    let backend =
+        crate::cutover::CutoverBackend::new(side(section.source)?, side(section.target)?, plan);
+    Ok(traced(backend))
 }
 
 /// Wraps a backend in the tracing layer, as every backend `connect` returns is.
@@ -81,6 +121,7 @@ pub fn is_compiled_in(provider: Provider) -> bool {
         Provider::Killbill => true,
         #[cfg(feature = "billabear")]
         Provider::Billabear => true,
+        Provider::Cutover => true,
         #[allow(unreachable_patterns)]
         _ => false,
     }

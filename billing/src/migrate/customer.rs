@@ -149,7 +149,7 @@ impl Migration<'_> {
                 Err(e) if e.is_not_found() => {
                     report.created(ItemKind::Subscription);
                     if let Some(reason) = double_billed {
-                        report.double_billed(key, reason);
+                        report.note_double_billed(key, reason);
                     }
                 }
                 Err(e) => report.failed(ItemKind::Subscription, key, e.to_string()),
@@ -161,7 +161,7 @@ impl Migration<'_> {
             Ok(_) => {
                 report.created(ItemKind::Subscription);
                 if let Some(reason) = double_billed {
-                    report.double_billed(key, reason);
+                    report.note_double_billed(key, reason);
                 }
             }
             Err(e) if e.kind() == &ErrorKind::AlreadyExists => {

@@ -89,7 +89,7 @@ impl MigrationReport {
         });
     }
 
-    pub(crate) fn double_billed(&mut self, key: &str, reason: impl Into<String>) {
+    pub(crate) fn note_double_billed(&mut self, key: &str, reason: impl Into<String>) {
         self.double_billed.push(ItemNote {
             kind: ItemKind::Subscription,
             key: key.to_owned(),
