@@ -1227,14 +1227,18 @@ async fn catalog_and_faults() {
     assert_eq!(usages.len(), 2);
     assert_eq!(usages[0]["tiers"][0]["blocks"][0]["unit"], "api_calls");
     assert!(plans.iter().any(|p| p["name"] == "pro-monthly"));
+    // A catalog Kill Bill refuses: CAT_INVALID_FOR_TENANT.
     let upload = kb
         .req(Method::POST, "/1.0/kb/catalog/xml")
         .header("Content-Type", "text/xml")
+        .header("X-Killbill-CreatedBy", "test")
         .body("<catalog/>")
         .send()
         .await
         .unwrap();
-    assert_eq!(upload.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(upload.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = upload.json().await.unwrap();
+    assert_eq!(refused["code"], 2080);
 
     kb.sim.server().faults().set(billing_sim::FaultConfig {
         rate_limit: 1.0,

@@ -11,8 +11,10 @@
 //!   prorated by days, as `InvoiceDateUtils.calculateProRationBeforeFirstBillingPeriod` does,
 //!   rounded half-up to the cent.
 //! - `USAGE` items, in arrear: at the end of each billed period, one per usage section (even
-//!   with no usage, as observed), the quantity recorded in `[period start, period end)` times the
-//!   unit price, with Kill Bill's `itemDetails` (the tier's quantity and amount) and no `rate`.
+//!   with no usage, as observed): a CONSUMABLE section bills the sum of the amounts recorded in
+//!   `[period start, period end)` times the unit price, a CAPACITY one the largest amount at its
+//!   tier's price (see `catalog::UsageType`), with Kill Bill's `itemDetails` (the tier's
+//!   quantity and amount) and no `rate`.
 //! - Items due on one date for one account make one invoice: `targetDate` is that date,
 //!   `invoiceDate` the day it was issued (later than the target date when the clock jumped past
 //!   it). A closed account (`AUTO_INVOICING_OFF`) gets no new invoice.
@@ -69,6 +71,8 @@ struct Item {
     rate: Option<Decimal>,
     /// A usage item's `itemDetails` JSON string.
     details: Option<String>,
+    /// The effective date of the catalog version of the plan.
+    catalog_effective_date: DateTime<Utc>,
 }
 
 /// How far a subscription has been invoiced: recurring items up to (excluding) `recurring`,
@@ -132,7 +136,7 @@ fn due_items(
 ) -> Vec<(NaiveDate, Item)> {
     let mut out = Vec::new();
     let item = |span: &Span, plan: &str, item_type, amount, rate, details, usage_name| {
-        let p = plan_named(plan);
+        let p = plan_named(sub, plan);
         Item {
             id: Uuid::new_v4(),
             bundle_id: sub.bundle_id,
@@ -147,6 +151,7 @@ fn due_items(
             amount,
             rate,
             details,
+            catalog_effective_date: sub.catalog.effective_date,
         }
     };
     for span in spans(
@@ -158,7 +163,7 @@ fn due_items(
         }
         let plan = active_plan(sub, span.start);
         if invoiced.recurring.is_none_or(|r| span.start >= r) {
-            if let Some(price) = plan_named(&plan).recurring {
+            if let Some(price) = plan_named(sub, &plan).recurring {
                 let (from, to) = (span.start.date_naive(), span.end.date_naive());
                 let amount = prorated(price, from, to);
                 // The rate as the `decimal(15,9)` column keeps it.
@@ -171,7 +176,7 @@ fn due_items(
         }
         if span.end <= now && invoiced.usage.is_none_or(|u| span.start >= u) {
             let rows = db.usage.get(&sub.id).map(Vec::as_slice).unwrap_or_default();
-            for usage in plan_named(&plan).usages {
+            for usage in plan_named(sub, &plan).usages {
                 let in_span: Vec<Decimal> = rows
                     .iter()
                     .filter(|r| r.unit_type == usage.unit)
@@ -179,9 +184,10 @@ fn due_items(
                     .map(|r| r.amount)
                     .collect();
                 // BigDecimal arithmetic: the stored quantities keep 9 decimals, no row is a
-                // plain 0, and the tier amount carries both scales.
-                let quantity: Decimal = in_span.iter().sum();
-                let tier_amount = usage.price * quantity;
+                // plain 0, and the tier amount carries both scales. CONSUMABLE sums the
+                // records, CAPACITY keeps the largest and bills its tier's price.
+                let quantity = usage.usage_type.aggregate(in_span);
+                let tier_amount = usage.billed(quantity);
                 let amount =
                     tier_amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
                 let details = serde_json::json!({
@@ -234,7 +240,7 @@ fn issue_due(db: &mut Db, account: Uuid, now: DateTime<Utc>) {
     // subscription whose billing started first.
     if let Some(bcd) = subs
         .iter()
-        .filter(|s| s.billing_start <= now && plan_named(&s.plans[0].plan).recurring.is_some())
+        .filter(|s| s.billing_start <= now && plan_named(s, &s.plans[0].plan).recurring.is_some())
         .min_by_key(|s| s.billing_start)
         .and_then(|s| s.bcd)
         && let Some(a) = db.accounts.get_mut(&account)
@@ -358,7 +364,7 @@ fn invoice_json(invoice: &Invoice, with_items: bool) -> InvoiceOut {
             currency: invoice.currency.clone(),
             quantity: None,
             item_details: i.details.clone(),
-            catalog_effective_date: super::time::fmt_datetime(super::catalog::effective_date()),
+            catalog_effective_date: super::time::fmt_datetime(i.catalog_effective_date),
             child_items: None,
             audit_logs: Vec::new(),
         })

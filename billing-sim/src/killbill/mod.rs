@@ -6,11 +6,13 @@
 //! What it serves, all under `/1.0/kb` except `GET /1.0/healthcheck`:
 //! - Stock's CORS headers on every response; any path reaches the resources (no request filter
 //!   refuses non-ASCII characters, `;`, `\\` or encoded dots).
-//! - Basic auth (`admin`/`password`; a failure is Shiro's bare 401 challenge) and the tenant
-//!   headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret` (missing or wrong: a 401 HTML container
-//!   page, not JSON). Every write needs `X-Killbill-CreatedBy` (400 JSON without it). The tenant
-//!   `bob`/`lazar` exists from the start, with the sample catalog; `POST /1.0/kb/tenants` adds
-//!   more (with an empty catalog, or the sample one with `?useGlobalDefault=true`).
+//! - Basic auth (`admin`/`password` by default, [`KillBillSimConfig::users`]; a failure is
+//!   Shiro's bare 401 challenge) and the tenant headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret`
+//!   (missing or wrong: a 401 HTML container page, not JSON). Every write needs
+//!   `X-Killbill-CreatedBy` (400 JSON without it). The tenant `bob`/`lazar` (or
+//!   [`KillBillSimConfig::tenants`]) exists from the start, with the start-up catalog (the sample
+//!   by default); `POST /1.0/kb/tenants` adds more (with an empty catalog, or the start-up one
+//!   with `?useGlobalDefault=true`).
 //! - Accounts: create (201, empty body, full-URL `Location`), read by id or `externalKey`,
 //!   partial update, close (`DELETE`: AUTO_INVOICING_OFF tag and CLOSE_ACCOUNT blocking state,
 //!   read back with `GET .../tags` and `GET .../block`), offset pagination with the
@@ -25,8 +27,12 @@
 //! - Invoices: `GET /1.0/kb/accounts/{id}/invoices`, issued when they fall due: recurring items
 //!   in advance from the billing start (`billingDate`: a migrated subscription is not billed
 //!   for its time before it), usage in arrear (see the `invoices` module).
-//! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
-//!   observed) and `/catalog/versions`; XML upload answers 501.
+//! - Catalog, per tenant: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML
+//!   otherwise, as observed), `/catalog/versions`, `/catalog/xml`, and uploads of a new version
+//!   (`POST /1.0/kb/catalog/xml`: 201, 400/2080 for what the server refuses, 501 for what the
+//!   simulator does not model). The start-up tenants get the start-up catalog
+//!   ([`KillBillSimConfig::catalog`] or Kill Bill XML, [`KillBillSim::start_with_catalog_xml`]).
+//! - Admin controls under `/__sim` (see [`crate::admin`]).
 //! - The test-mode clock, `/1.0/kb/test/clock`: read (`GET`), set (`POST ?requestedDate=`) and
 //!   moved (`PUT ?days=&months=`), as on a server started in test mode.
 //!
@@ -53,7 +59,9 @@ mod accounts;
 mod auth;
 mod catalog;
 mod catalog_api;
+mod catalog_xml;
 mod closing;
+mod control;
 mod cors;
 mod errors;
 mod ids;
@@ -119,6 +127,39 @@ impl Default for KillBillCredentials {
     }
 }
 
+/// What a Kill Bill simulator starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillBillSimConfig {
+    /// The users Shiro accepts, as (username, password); default [`USERNAME`]/[`PASSWORD`].
+    pub users: Vec<(String, String)>,
+    /// The tenants that exist from the start, as (API key, API secret), each with the catalog;
+    /// default [`API_KEY`]/[`API_SECRET`].
+    pub tenants: Vec<(String, String)>,
+    /// The catalog of those tenants, also the global default catalog of tenants created with
+    /// `useGlobalDefault=true` (default [`crate::Catalog::sample`]).
+    pub catalog: crate::Catalog,
+}
+
+impl Default for KillBillSimConfig {
+    fn default() -> Self {
+        Self {
+            users: vec![(USERNAME.to_owned(), PASSWORD.to_owned())],
+            tenants: vec![(API_KEY.to_owned(), API_SECRET.to_owned())],
+            catalog: crate::Catalog::sample(),
+        }
+    }
+}
+
+impl From<KillBillCredentials> for KillBillSimConfig {
+    fn from(c: KillBillCredentials) -> Self {
+        Self {
+            users: vec![(c.username, c.password)],
+            tenants: vec![(c.api_key, c.api_secret)],
+            catalog: crate::Catalog::sample(),
+        }
+    }
+}
+
 /// A running Kill Bill simulator. Stops when dropped.
 #[derive(Debug)]
 pub struct KillBillSim {
@@ -142,7 +183,7 @@ impl KillBillSim {
     /// # Errors
     /// If the port cannot be bound.
     pub async fn start(options: SimOptions) -> std::io::Result<KillBillSim> {
-        Self::start_with_credentials(options, KillBillCredentials::default()).await
+        Self::start_with(options, KillBillSimConfig::default()).await
     }
 
     /// Starts the simulator accepting other credentials than the defaults (say, distinctive
@@ -154,17 +195,95 @@ impl KillBillSim {
         options: SimOptions,
         credentials: KillBillCredentials,
     ) -> std::io::Result<KillBillSim> {
-        let sim = Sim::seeded(&credentials.api_key, &credentials.api_secret);
-        let shiro = auth::Credentials {
-            username: credentials.username.clone(),
-            password: credentials.password.clone(),
+        Self::start_with(options, credentials.into()).await
+    }
+
+    /// Starts the simulator with its users, tenants and catalog.
+    ///
+    /// # Errors
+    /// If the port cannot be bound; `InvalidInput` without a user or a tenant, or (the source a
+    /// [`crate::CatalogError`]) if Kill Bill cannot serve the catalog.
+    pub async fn start_with(
+        options: SimOptions,
+        config: KillBillSimConfig,
+    ) -> std::io::Result<KillBillSim> {
+        let catalog = catalog::KbCatalog::from_catalog(&config.catalog)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        Self::start_with_kb_catalog(options, config, catalog).await
+    }
+
+    /// Starts the simulator with its users and tenants, the tenants' catalog read from Kill
+    /// Bill's own catalog XML (`config.catalog` is not used), as `org.killbill.catalog.uri`
+    /// gives a real server its default catalog.
+    ///
+    /// # Errors
+    /// As [`KillBillSim::start_with`]; `InvalidInput` if the XML is not a catalog the
+    /// simulator models.
+    pub async fn start_with_catalog_xml(
+        options: SimOptions,
+        config: KillBillSimConfig,
+        xml: &str,
+    ) -> std::io::Result<KillBillSim> {
+        let catalog = catalog_xml::parse(xml)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        Self::start_with_kb_catalog(options, config, std::sync::Arc::new(catalog)).await
+    }
+
+    async fn start_with_kb_catalog(
+        options: SimOptions,
+        config: KillBillSimConfig,
+        catalog: std::sync::Arc<catalog::KbCatalog>,
+    ) -> std::io::Result<KillBillSim> {
+        let (Some(user), Some(tenant)) = (config.users.first(), config.tenants.first()) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a Kill Bill simulator needs at least one user and one tenant",
+            ));
         };
-        let server =
-            SimServer::start(router(sim.clone(), shiro), options, rate_limit_headers).await?;
+        let credentials = KillBillCredentials {
+            username: user.0.clone(),
+            password: user.1.clone(),
+            api_key: tenant.0.clone(),
+            api_secret: tenant.1.clone(),
+        };
+        let sim = Sim::seeded(&config.tenants, catalog);
+        let shiro = auth::Credentials {
+            users: config.users.clone(),
+        };
+        let control = std::sync::Arc::new(control::KillBillControl {
+            sim: sim.clone(),
+            config,
+        });
+        let server = SimServer::start_with_control(
+            router(sim.clone(), shiro),
+            options,
+            rate_limit_headers,
+            control,
+        )
+        .await?;
         Ok(KillBillSim {
             server,
             sim,
             credentials,
+        })
+    }
+
+    /// Forgets every account, subscription and usage record and tenant created since, and
+    /// puts the start-up tenants' catalog, the clock, fault settings and request log back as
+    /// they were at start-up (`POST /__sim/reset`).
+    pub fn reset(&self) {
+        self.server.reset();
+    }
+
+    /// What the binary prints on start-up and `GET /__sim` answers: URLs, users, tenants and
+    /// the `billing` facade's environment (first user and tenant).
+    pub fn info(&self) -> crate::SimInfo {
+        self.server.info().unwrap_or_else(|| crate::SimInfo {
+            vendor: "killbill".to_owned(),
+            url: self.base_url(),
+            admin_url: String::new(),
+            credentials: serde_json::Value::Null,
+            env: String::new(),
         })
     }
 
@@ -242,7 +361,8 @@ impl KillBillSim {
     }
 
     /// Moves the simulated clock forward (scheduled cancellations and plan changes take
-    /// effect, billing periods roll over), like `PUT /1.0/kb/test/clock`.
+    /// effect, billing periods roll over), like `PUT /1.0/kb/test/clock` and
+    /// `POST /__sim/clock/advance`.
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.sim.clock.advance(by);
     }
@@ -332,7 +452,7 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
         .route("/catalog/versions", get(catalog_api::versions))
         .route(
             "/catalog/xml",
-            get(catalog_api::xml_unsupported).post(catalog_api::xml_unsupported),
+            get(catalog_api::get_xml).post(catalog_api::upload_xml),
         )
         .route(
             "/test/clock",

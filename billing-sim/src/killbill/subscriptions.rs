@@ -242,11 +242,11 @@ pub(crate) async fn create(
     // does not move the billing start.
     let billing_start = parse_query_date(&params, "billingDate", tod)?.unwrap_or(now);
     let migrated = params.bool_or("migrated", false);
-    let has_catalog = db.tenant(tenant.id).is_some_and(|t| t.has_catalog);
+    let tenant_catalog = db.catalog_of(tenant.id);
     let plan = match &input.plan_name {
-        Some(name) => catalog::find_plan(has_catalog, name),
+        Some(name) => catalog::find_plan(tenant_catalog.as_deref(), name),
         None => catalog::find_plan_by_spec(
-            has_catalog,
+            tenant_catalog.as_deref(),
             input.product_name.as_deref().unwrap_or(""),
             input.billing_period.as_deref().unwrap_or(""),
             input.price_list.as_deref().unwrap_or(""),
@@ -347,6 +347,7 @@ pub(crate) async fn create(
         bcd,
         reference_tod: tod,
         quantity: input.quantity.unwrap_or(1),
+        catalog: tenant_catalog.unwrap_or_else(|| sim.default_catalog.clone()),
         plans: vec![PlanSegment {
             effective: entitlement_start,
             plan: plan.name.to_owned(),
