@@ -189,28 +189,7 @@ pub fn summary(o: &CutoverOutcome) -> String {
             "{} events sent through provider = \"cutover\", {} refused",
             o.events_sent, o.events_refused
         ),
-        format!(
-            "{:<22} {:>10} {:>10} {:>14} {:>6} {:>14}",
-            "side", "sent", "counted", "counted twice", "lost", "unverifiable"
-        ),
     ];
-    for (name, side) in [
-        ("Lago (before instant)", &r.source),
-        ("Kill Bill (from it)", &r.target),
-    ] {
-        out.push(format!(
-            "{name:<22} {:>10} {:>10} {:>14} {:>6} {:>14}",
-            side.events_sent,
-            side.quantity_counted.normalize(),
-            side.counted_twice.normalize(),
-            side.lost.normalize(),
-            side.unverifiable
-        ));
-    }
-    out.push(if r.is_exact() {
-        "every event counted exactly once, on the vendor that bills its timestamp".to_owned()
-    } else {
-        "MISMATCH: see the JSON report".to_owned()
-    });
+    out.push(r.summary("Lago (before instant)", "Kill Bill (from it)"));
     out.join("\n")
 }

@@ -154,16 +154,13 @@ async fn reconcile(args: ReconcileArgs) -> billing::Result<()> {
         })
         .collect::<billing::Result<Vec<_>>>()?;
     let r = billing::cutover::reconcile(from.as_ref(), to.as_ref(), &plan, &events).await?;
-    for (side, t) in [("source", &r.source), ("target", &r.target)] {
-        println!(
-            "{side}: {} events sent, {} counted, {} counted twice, {} lost, {} unverifiable",
-            t.events_sent,
-            t.quantity_counted.normalize(),
-            t.counted_twice.normalize(),
-            t.lost.normalize(),
-            t.unverifiable
-        );
-    }
+    println!(
+        "{}",
+        r.summary(
+            &format!("{} (before)", from.info().name),
+            &format!("{} (from it)", to.info().name)
+        )
+    );
     let json =
         serde_json::to_string_pretty(&r).map_err(|e| billing::Error::unexpected(e.to_string()))?;
     std::fs::write(&args.report, json)

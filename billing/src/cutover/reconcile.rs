@@ -106,6 +106,31 @@ impl Reconciliation {
             .all(|t| t.counted_twice.is_zero() && t.lost.is_zero() && t.unverifiable == 0)
     }
 
+    /// A table for a terminal: per side (named `source_name` and `target_name`), events sent,
+    /// quantity counted, counted twice, lost and unverifiable metrics, then the verdict.
+    pub fn summary(&self, source_name: &str, target_name: &str) -> String {
+        let mut out = vec![format!(
+            "{:<24} {:>10} {:>10} {:>14} {:>6} {:>14}",
+            "side", "sent", "counted", "counted twice", "lost", "unverifiable"
+        )];
+        for (name, side) in [(source_name, &self.source), (target_name, &self.target)] {
+            out.push(format!(
+                "{name:<24} {:>10} {:>10} {:>14} {:>6} {:>14}",
+                side.events_sent,
+                side.quantity_counted.normalize(),
+                side.counted_twice.normalize(),
+                side.lost.normalize(),
+                side.unverifiable
+            ));
+        }
+        out.push(if self.is_exact() {
+            "every event counted exactly once, on the vendor that bills its timestamp".to_owned()
+        } else {
+            "MISMATCH: events counted twice, lost or unverifiable (see the report)".to_owned()
+        });
+        out.join("\n")
+    }
+
     fn absorb(&mut self, m: MetricReconciliation) {
         for (totals, side) in [(&mut self.source, &m.source), (&mut self.target, &m.target)] {
             totals.events_sent += side.events_sent;
