@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use billing_core::layer::{LayeredBackend, WithErrorContext};
+use billing_core::layer::WithErrorContext;
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error,
     MetadataLimits, MetricCode, Operation, PlanCode, Result, Subscription, SubscriptionKey,
@@ -136,11 +136,7 @@ pub struct BillaBearBackend {
     inner: WithErrorContext<BillaBear>,
 }
 
-impl LayeredBackend for BillaBearBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+billing_core::raw::delegate_backend!(BillaBearBackend => inner);
 
 impl BillaBearBackend {
     /// Builds the backend. No request is sent.

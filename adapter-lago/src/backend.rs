@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use billing_core::layer::{LayeredBackend, WithErrorContext};
+use billing_core::layer::WithErrorContext;
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, Customer, CustomerDeletion, CustomerKey,
     MetadataLimits, Operation, Result, SubscriptionKey,
@@ -48,11 +48,7 @@ pub struct LagoBackend {
     inner: WithErrorContext<Lago>,
 }
 
-impl LayeredBackend for LagoBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+billing_core::raw::delegate_backend!(LagoBackend => inner);
 
 /// The backend itself: every trait, no error context (added by [`LagoBackend`]).
 #[derive(Debug)]

@@ -7,15 +7,14 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use billing::catalog::sample;
-use billing::layers::{Call, CallOutcome, Layer, Layered};
+use billing::layers::LayeredBackend;
 use billing::migrate::{CheckpointFile, Migration, MigrationOptions, PlanMap, verify};
 use billing::prelude::*;
 use billing::{
-    CancelAt, ChangeAt, Currency, CustomerKey, InMemoryBackend, NewCustomer, NewSubscription,
-    PlanCode, SubscriptionKey,
+    CancelAt, ChangeAt, Currency, Customer, CustomerKey, InMemoryBackend, NewCustomer,
+    NewSubscription, PlanCode, Result, Subscription, SubscriptionKey,
 };
 use futures::TryStreamExt;
-use futures::future::BoxFuture;
 
 /// Seeds `n` customers, each with one subscription; every 5th is canceled, every 7th cancels at
 /// period end, every 11th has a scheduled downgrade, every 3rd has metadata.
@@ -162,28 +161,55 @@ async fn plans_are_mapped() {
     assert!(verify(&from, &to, &map, 10).await.unwrap().is_empty());
 }
 
-/// Yields before every call so a task running a migration can be aborted between calls.
+/// Yields before every call a migration makes on its target, so a task running it can be
+/// aborted between calls.
 #[derive(Debug)]
-struct Yielding;
+struct Yielding(InMemoryBackend);
 
 #[async_trait]
-impl Layer for Yielding {
-    async fn around<'a, T>(&'a self, _call: Call<'a>, inner: BoxFuture<'a, T>) -> T
-    where
-        T: CallOutcome + Send + 'a,
-    {
+impl LayeredBackend for Yielding {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.0
+    }
+    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
         tokio::task::yield_now().await;
-        inner.await
+        self.inner().create_customer(new).await
+    }
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
+        tokio::task::yield_now().await;
+        self.inner().get_customer(key).await
+    }
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().create_subscription(new).await
+    }
+    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().get_subscription(key).await
+    }
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().cancel_subscription(key, at).await
+    }
+    async fn change_plan(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().change_plan(key, plan, at).await
     }
 }
 
 #[tokio::test]
 async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
     let from = Arc::new(seeded(35).await);
-    let to = Arc::new(Layered::new(
-        InMemoryBackend::with_sample_catalog(),
-        Yielding,
-    ));
+    let to = Arc::new(Yielding(InMemoryBackend::with_sample_catalog()));
     let dir = std::env::temp_dir().join(format!("billing-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let checkpoint = CheckpointFile::new(dir.join("cp.json"));

@@ -99,11 +99,7 @@ impl InMemoryBackend {
     }
 }
 
-impl crate::layer::LayeredBackend for InMemoryBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+crate::delegate_backend!(InMemoryBackend => inner);
 
 impl Memory {
     fn now(&self) -> DateTime<Utc> {
