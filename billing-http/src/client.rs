@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use billing_core::{Error, ErrorKind, Operation, Result};
 use bytes::{Bytes, BytesMut};
-use http::HeaderMap;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -79,15 +78,7 @@ impl HttpClient {
         config.validate()?;
         credentials.validate()?;
         let auth_headers = credentials.headers()?;
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout())
-            .connect_timeout(config.connect_timeout())
-            .pool_max_idle_per_host(config.concurrency)
-            .default_headers(json_accept())
-            .user_agent(concat!("billing-rs/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::config("http", e))?;
+        let client = config.build_client()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 backend,
@@ -263,6 +254,12 @@ impl HttpClient {
             .client
             .request(request.method.clone(), request.url.clone())
             .timeout(timeout);
+        if !request.headers.contains_key(http::header::ACCEPT) {
+            builder = builder.header(
+                http::header::ACCEPT,
+                http::HeaderValue::from_static("application/json"),
+            );
+        }
         // Header by header: cloning the whole map would allocate it twice.
         for (name, value) in &request.headers {
             builder = builder.header(name.clone(), value.clone());
@@ -324,16 +321,6 @@ impl HttpClient {
         .with_source(e.without_url());
         Attempt::Transport(error, never_sent)
     }
-}
-
-/// `Accept: application/json`, the default header of every client.
-fn json_accept() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        http::header::ACCEPT,
-        http::HeaderValue::from_static("application/json"),
-    );
-    headers
 }
 
 enum BodyError {

@@ -49,4 +49,6 @@ pub use response::{ApiResponse, MAX_BODY_BYTES, decode_value};
 pub use retry::{Idempotency, server_delay};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+/// The HTTP client crate, for [`HttpConfig::with_client`].
+pub use reqwest;
 pub use secrecy::{ExposeSecret, SecretString};
