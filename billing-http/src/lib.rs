@@ -30,6 +30,7 @@ mod parser_contract;
 mod request;
 mod response;
 mod retry;
+mod schedule;
 
 pub use auth::Credentials;
 pub use cache::{DEFAULT_CAPACITY, KeyCache, LISTED_CAPACITY};
