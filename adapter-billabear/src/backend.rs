@@ -18,7 +18,7 @@ use billing_core::{
 };
 use billing_http::{
     ApiRequest, ApiResponse, Credentials, Endpoint, HeaderName, HttpClient, HttpConfig, KeyCache,
-    Method, decode_value,
+    KeyedLocks, Method, decode_value,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -55,6 +55,7 @@ pub fn capabilities() -> Capabilities {
     c.customer_delete = Some(CustomerDeletion::Close);
     c.customer_metadata = Some(METADATA_LIMITS);
     c.customer_email_required = true;
+    c.customer_writes_atomic = false;
     c.cancel_now = true;
     c.cancel_at_period_end = true;
     c.change_plan_now = true;
@@ -116,6 +117,8 @@ pub(crate) struct BillaBear {
     customers: KeyCache<CustomerKey, String>,
     subscriptions: KeyCache<SubscriptionKey, SubRef>,
     plans: RwLock<Option<Arc<PlanCatalog>>>,
+    /// A create is a lookup by reference then a POST: one at a time per key.
+    pub(crate) customer_locks: KeyedLocks<CustomerKey>,
 }
 
 impl fmt::Debug for BillaBear {
@@ -170,6 +173,7 @@ impl BillaBear {
             customers: KeyCache::default(),
             subscriptions: KeyCache::default(),
             plans: RwLock::new(None),
+            customer_locks: KeyedLocks::default(),
         })
     }
 

@@ -77,6 +77,7 @@ pub fn capabilities() -> Capabilities {
     c.customer_delete = Some(CustomerDeletion::Close);
     c.customer_metadata = None;
     c.customer_email_required = false;
+    c.customer_writes_atomic = true;
     c.cancel_now = true;
     c.cancel_at_period_end = true;
     c.change_plan_now = true;

@@ -14,6 +14,7 @@
 //!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
 //! - [`HttpConfig`]: the `[http]` configuration section.
 //! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups,
+//!   [`KeyedLocks`] to serialize read-then-write operations per key,
 //!   [`outcome_unknown`] to tell whether a failed write may still have been applied.
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ mod dots;
 mod endpoint;
 mod errors;
 mod fanout;
+mod locks;
 mod outcome;
 mod parser_contract;
 mod request;
@@ -43,6 +45,7 @@ pub use errors::{
     shorten,
 };
 pub use fanout::ordered_fanout;
+pub use locks::{KeyGuard, KeyedLocks};
 pub use outcome::outcome_unknown;
 pub use parser_contract::check_vendor_errors;
 pub use request::ApiRequest;

@@ -37,6 +37,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
     vec![
         ("customer_create_and_get", customers::create_and_get),
         (
+            "customer_concurrent_creates_one_wins",
+            customers::concurrent_creates_one_wins,
+        ),
+        (
             "customer_duplicate_key_already_exists",
             customers::duplicate_key_already_exists,
         ),
@@ -174,6 +178,9 @@ macro_rules! conformance_suite {
     ($make:expr) => {
         #[rstest::rstest]
         #[case::customer_create_and_get($crate::customers::create_and_get)]
+        #[case::customer_concurrent_creates_one_wins(
+            $crate::customers::concurrent_creates_one_wins
+        )]
         #[case::customer_duplicate_key_already_exists(
             $crate::customers::duplicate_key_already_exists
         )]
