@@ -245,7 +245,7 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
     handle.set(task.abort_handle()).unwrap();
     let killed = task.await;
     assert!(killed.unwrap_err().is_cancelled(), "the run was killed");
-    let partial = checkpoint.load().unwrap();
+    let partial = checkpoint.load().await.unwrap();
     assert_eq!(partial.pages, 1, "only the first page was checkpointed");
     assert!(!partial.done);
     let created_before = customer_count(to.as_ref()).await;
@@ -276,7 +276,7 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
             .unwrap()
             .is_empty()
     );
-    assert!(checkpoint.load().unwrap().done);
+    assert!(checkpoint.load().await.unwrap().done);
     let finished = Migration::new(from.as_ref(), to.as_ref(), options(3))
         .with_checkpoint(checkpoint)
         .run()
@@ -295,10 +295,10 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
     let dir = std::env::temp_dir().join(format!("billing-route-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let checkpoint = CheckpointFile::new(dir.join("cp.json"));
-    let mut theirs = checkpoint.load().unwrap();
+    let mut theirs = checkpoint.load().await.unwrap();
     theirs.route = Some("lago https://api.getlago.com/api/v1 -> killbill https://kb".to_owned());
     theirs.pages = 3;
-    checkpoint.save(&theirs).unwrap();
+    checkpoint.save(&theirs).await.unwrap();
 
     let e = Migration::new(&from, &to, options(2))
         .with_checkpoint(checkpoint.clone())
@@ -308,7 +308,7 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
     assert_eq!(e.kind(), billing::ErrorKind::Config, "{e}");
     assert_eq!(customer_count(&to).await, 0);
     assert_eq!(
-        checkpoint.load().unwrap(),
+        checkpoint.load().await.unwrap(),
         theirs,
         "the file is left as it was"
     );
@@ -322,7 +322,7 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
         .unwrap();
     assert_eq!(report.customers.created, 5);
     assert_eq!(
-        checkpoint.load().unwrap().route.as_deref(),
+        checkpoint.load().await.unwrap().route.as_deref(),
         Some("memory -> memory")
     );
 }
