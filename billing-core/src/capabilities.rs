@@ -104,7 +104,8 @@ pub struct Capabilities {
     pub usage_batch_max: usize,
     /// The backend recognises a repeated event id and does not count it again
     /// (`EventOutcome::Duplicate`). When false, the adapter still never resends an event that was
-    /// acknowledged, but a caller's own resend is counted again.
+    /// acknowledged, but a caller's own resend is `Accepted` and may be counted again (BillaBear
+    /// collapses equal ids only among events between two of its counter updates).
     pub usage_dedup_by_event_id: bool,
     /// Event timestamps are honoured. When false, usage is attributed to the time the vendor
     /// receives it, and events too far from now are rejected with `Unsupported`.

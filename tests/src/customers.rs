@@ -127,10 +127,15 @@ pub fn partial_update(ctx: &Ctx) -> BoxFuture<'_, ()> {
 /// An empty patch changes nothing.
 pub fn empty_patch_changes_nothing(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        let c = ctx.create_customer("noop").await;
         if !ctx.caps().customer_update {
+            ctx.refused_before_sending(
+                ErrorKind::Unsupported,
+                ctx.backend().update_customer(&c.key, &CustomerPatch::new()),
+            )
+            .await;
             return;
         }
-        let c = ctx.create_customer("noop").await;
         let same = ctx
             .backend()
             .update_customer(&c.key, &CustomerPatch::new())
@@ -147,6 +152,12 @@ pub fn empty_patch_changes_nothing(ctx: &Ctx) -> BoxFuture<'_, ()> {
 pub fn update_missing_not_found(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         if !ctx.caps().customer_update {
+            ctx.refused_before_sending(
+                ErrorKind::Unsupported,
+                ctx.backend()
+                    .update_customer(&ctx.customer_key("ghost"), &CustomerPatch::new().name("x")),
+            )
+            .await;
             return;
         }
         assert_kind(
@@ -274,6 +285,11 @@ pub fn delete(ctx: &Ctx) -> BoxFuture<'_, ()> {
 pub fn delete_missing_not_found(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         if ctx.caps().customer_delete.is_none() {
+            ctx.refused_before_sending(
+                ErrorKind::Unsupported,
+                ctx.backend().delete_customer(&ctx.customer_key("ghost")),
+            )
+            .await;
             return;
         }
         assert_kind(
