@@ -11,14 +11,14 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use billing_core::layer::{LayeredBackend, WithErrorContext};
+use billing_core::layer::WithErrorContext;
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error,
     MetadataLimits, MetricCode, Operation, PlanCode, Result, Subscription, SubscriptionKey,
 };
 use billing_http::{
     ApiRequest, ApiResponse, Credentials, Endpoint, HeaderName, HttpClient, HttpConfig, KeyCache,
-    Method, decode_value,
+    KeyedLocks, Method, decode_value,
 };
 use chrono::Utc;
 use serde::Serialize;
@@ -55,6 +55,7 @@ pub fn capabilities() -> Capabilities {
     c.customer_delete = Some(CustomerDeletion::Close);
     c.customer_metadata = Some(METADATA_LIMITS);
     c.customer_email_required = true;
+    c.customer_writes_atomic = false;
     c.cancel_now = true;
     c.cancel_at_period_end = true;
     c.change_plan_now = true;
@@ -119,6 +120,8 @@ pub(crate) struct BillaBear {
     customers: KeyCache<CustomerKey, String>,
     subscriptions: KeyCache<SubscriptionKey, SubRef>,
     plans: RwLock<Option<Arc<PlanCatalog>>>,
+    /// A create is a lookup by reference then a POST: one at a time per key.
+    pub(crate) customer_locks: KeyedLocks<CustomerKey>,
 }
 
 impl fmt::Debug for BillaBear {
@@ -139,11 +142,7 @@ pub struct BillaBearBackend {
     inner: WithErrorContext<BillaBear>,
 }
 
-impl LayeredBackend for BillaBearBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+billing_core::raw::delegate_backend!(BillaBearBackend => inner);
 
 impl BillaBearBackend {
     /// Builds the backend. No request is sent.
@@ -177,6 +176,7 @@ impl BillaBear {
             customers: KeyCache::default(),
             subscriptions: KeyCache::default(),
             plans: RwLock::new(None),
+            customer_locks: KeyedLocks::default(),
         })
     }
 

@@ -13,6 +13,7 @@
 //! | `customer_delete` | `Close` | BillaBear has no delete: the customer is disabled and its subscriptions are cancelled by the adapter |
 //! | `customer_metadata` | 48 entries, keys 128 chars, values 1024 chars | BillaBear sets no limit; the adapter keeps `billing.key` and `billing.currency` there |
 //! | `customer_email_required` | yes | `email` is a required field of every BillaBear customer |
+//! | `customer_writes_atomic` | no | references are not unique: a create is a lookup then a POST, one at a time per key through one backend, but another process can create the same key at the same moment |
 //! | `cancel_now` / `cancel_at_period_end` | yes / yes | `when: instantly` / `when: end-of-run` |
 //! | `change_plan_now` | yes | `POST /subscription/{id}/plan` with `when: instantly` |
 //! | `change_plan_at_period_end` | no | the server applies `next-cycle` immediately |

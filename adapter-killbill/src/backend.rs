@@ -11,7 +11,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use billing_core::chrono::{NaiveTime, Utc};
-use billing_core::layer::{LayeredBackend, WithErrorContext};
+use billing_core::layer::WithErrorContext;
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, CustomerDeletion, CustomerKey, Error, ErrorKind,
     Operation, Result, Subscription, SubscriptionKey,
@@ -77,6 +77,7 @@ pub fn capabilities() -> Capabilities {
     c.customer_delete = Some(CustomerDeletion::Close);
     c.customer_metadata = None;
     c.customer_email_required = false;
+    c.customer_writes_atomic = true;
     c.cancel_now = true;
     c.cancel_at_period_end = true;
     c.change_plan_now = true;
@@ -103,11 +104,7 @@ pub struct KillBillBackend {
     inner: WithErrorContext<KillBill>,
 }
 
-impl LayeredBackend for KillBillBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+billing_core::raw::delegate_backend!(KillBillBackend => inner);
 
 impl KillBillBackend {
     /// Builds the backend. Nothing is sent until the first call.

@@ -64,6 +64,7 @@
 //! | `customer_delete` | `Close` | Kill Bill has no delete; a closed account stays readable |
 //! | `customer_metadata` | `None` | accounts have no metadata field (see below) |
 //! | `customer_email_required` | false | no field is required on an account |
+//! | `customer_writes_atomic` | true | a create is one POST (a taken key is 409), an update a PUT by id |
 //! | `cancel_now` | true | `entitlementPolicy=IMMEDIATE` |
 //! | `cancel_at_period_end` | true | `END_OF_TERM` (or the period end as `requestedDate`) |
 //! | `change_plan_now` | true | `billingPolicy=IMMEDIATE` |

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use billing_core::layer::{LayeredBackend, WithErrorContext};
+use billing_core::layer::WithErrorContext;
 use billing_core::{
     BackendInfo, BillingBackend, Capabilities, Customer, CustomerDeletion, CustomerKey,
     MetadataLimits, Operation, Result, SubscriptionKey,
 };
-use billing_http::{ApiRequest, Credentials, HttpClient, HttpConfig, KeyCache, Method};
+use billing_http::{ApiRequest, Credentials, HttpClient, HttpConfig, KeyCache, KeyedLocks, Method};
 use serde_json::Value;
 use url::Url;
 
@@ -48,11 +48,7 @@ pub struct LagoBackend {
     inner: WithErrorContext<Lago>,
 }
 
-impl LayeredBackend for LagoBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+billing_core::raw::delegate_backend!(LagoBackend => inner);
 
 /// The backend itself: every trait, no error context (added by [`LagoBackend`]).
 #[derive(Debug)]
@@ -62,6 +58,8 @@ pub(crate) struct Lago {
     subscription_customers: KeyCache<SubscriptionKey, CustomerKey>,
     metrics: KeyCache<String, Metering>,
     metrics_refresh: tokio::sync::Mutex<()>,
+    /// Customer writes are a read then an upsert: one at a time per key.
+    customer_locks: KeyedLocks<CustomerKey>,
 }
 
 impl LagoBackend {
@@ -89,6 +87,7 @@ pub fn capabilities() -> Capabilities {
     c.customer_delete = Some(CustomerDeletion::Remove);
     c.customer_metadata = Some(METADATA_LIMITS);
     c.customer_email_required = false;
+    c.customer_writes_atomic = false;
     c.cancel_now = true;
     c.cancel_at_period_end = true;
     c.change_plan_now = false;
@@ -123,6 +122,7 @@ impl Lago {
             subscription_customers: KeyCache::default(),
             metrics: KeyCache::default(),
             metrics_refresh: tokio::sync::Mutex::new(()),
+            customer_locks: KeyedLocks::default(),
         })
     }
 

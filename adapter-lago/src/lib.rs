@@ -15,6 +15,7 @@
 //! | `customer_delete` | `Remove` | `DELETE /customers/{id}` soft-deletes; the key can be reused |
 //! | `customer_metadata` | 5 entries, keys 20, values 100 chars | Lago's metadata limits |
 //! | `customer_email_required` | no | |
+//! | `customer_writes_atomic` | no | no create-only call: a create is a key check then the upsert, so another process creating the same key at the same moment can win (see below) |
 //! | `cancel_now` | yes | `DELETE /subscriptions/{id}` |
 //! | `cancel_at_period_end` | yes | `PUT ending_at` = the current period's end |
 //! | `change_plan_now` / `_at_period_end` | no | Lago alone decides: upgrades now, downgrades at period end |
@@ -34,7 +35,11 @@
 //!   customer routes stop at `.`; paths that must name a customer (`DELETE`, current usage, a
 //!   customer's subscriptions) encode every dot as `%2E`. Create checks the key first (the
 //!   upsert would overwrite), update reads the customer (for `NotFound` and the metadata entry
-//!   ids) and posts only what changes, delete terminates the customer's active and pending
+//!   ids) and posts only what changes; creates, updates and deletes of one key through one
+//!   backend run one at a time, so they cannot race each other. Lago's API cannot close the race
+//!   with another process: two creates at the same moment can both succeed (the later fields
+//!   win), and an update that finds the answer under a new Lago id (the customer was deleted
+//!   and the upsert created another) fails with `Conflict` naming that id, delete terminates the customer's active and pending
 //!   subscriptions before `DELETE` (Lago would do it later, in a background job).
 //! - Subscriptions are read with `GET /subscriptions?external_id=&status[]=...` (every status),
 //!   picking the current row among the rows one key can span (an upgrade adds a row). Create

@@ -1,89 +1,101 @@
-//! Answers the simulator never gives, from a scripted server: a 429 with `X-RateLimit-Reset`,
-//! a batch refused for a reason other than a duplicate, HTML error pages.
+//! Answers the simulator never gives, from a mock server (wiremock): a 429 with
+//! `X-RateLimit-Reset`, a batch refused for a reason other than a duplicate, HTML error pages,
+//! and a customer deleted by another process while an update is under way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use adapter_lago::{LagoBackend, LagoConfig};
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use billing_core::{
-    CustomerKey, CustomerStore, ErrorKind, EventId, EventOutcome, MetricCode, SubscriptionKey,
-    UsageEvent, UsageRecorder,
+    CustomerKey, CustomerPatch, CustomerStore, ErrorKind, EventId, EventOutcome, MetricCode,
+    SubscriptionKey, UsageEvent, UsageRecorder,
 };
 use billing_http::HttpConfig;
 use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-type Scripted = (u16, Vec<(&'static str, &'static str)>, String);
-
-#[derive(Clone, Default)]
-struct Mock {
-    batches: Arc<Mutex<VecDeque<Scripted>>>,
-    customers: Arc<Mutex<VecDeque<Scripted>>>,
-    received: Arc<Mutex<Vec<(String, Value, Instant)>>>,
+/// Answers with `template` and notes when each request arrived.
+#[derive(Clone)]
+struct Timed {
+    template: ResponseTemplate,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
-fn json_response(status: u16, headers: &[(&'static str, &'static str)], body: String) -> Response {
-    let mut r = (StatusCode::from_u16(status).unwrap(), body).into_response();
-    for (k, v) in headers {
-        r.headers_mut().insert(*k, v.parse().unwrap());
+impl Respond for Timed {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.arrivals.lock().unwrap().push(Instant::now());
+        self.template.clone()
     }
-    r
 }
 
-async fn handle(State(mock): State<Mock>, uri: Uri, body: Bytes) -> Response {
-    let path = uri.path().to_owned();
-    let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    mock.received
-        .lock()
-        .unwrap()
-        .push((path.clone(), parsed, Instant::now()));
-    let next = |q: &Arc<Mutex<VecDeque<Scripted>>>| q.lock().unwrap().pop_front();
-    let ok = |v: Value| json_response(200, &[], v.to_string());
-    match path.as_str() {
-        "/api/v1/billable_metrics" => ok(json!({
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// A Lago with one billable metric and one subscription (`s1` of customer `c1`).
+async fn lago_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/billable_metrics"))
+        .respond_with(ok(json!({
             "billable_metrics": [{"code": "api_calls", "aggregation_type": "sum_agg",
                                   "field_name": "quantity"}],
             "meta": {"current_page": 1, "next_page": null}
-        })),
-        "/api/v1/subscriptions" => ok(json!({
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/subscriptions"))
+        .respond_with(ok(json!({
             "subscriptions": [{"lago_id": "l1", "external_id": "s1", "external_customer_id": "c1",
                                "plan_code": "p", "status": "active"}],
             "meta": {"current_page": 1, "next_page": null}
-        })),
-        "/api/v1/events/batch" => match next(&mock.batches) {
-            Some((status, headers, body)) => json_response(status, &headers, body),
-            None => ok(json!({"events": []})),
-        },
-        "/api/v1/customers" => match next(&mock.customers) {
-            Some((status, headers, body)) => json_response(status, &headers, body),
-            None => ok(json!({"customers": [], "meta": {"current_page": 0, "next_page": null}})),
-        },
-        _ => json_response(
-            404,
-            &[],
-            r#"{"status":404,"error":"Not Found","code":"resource_not_found"}"#.into(),
-        ),
-    }
+        })))
+        .mount(&server)
+        .await;
+    server
 }
 
-async fn start(mock: Mock) -> LagoBackend {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().fallback(handle).with_state(mock);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+/// Mounts `answers` for `verb route`, each used once and in order, then `then` for every
+/// later request; returns the arrival times of them all.
+async fn scripted(
+    server: &MockServer,
+    verb: &str,
+    route: &str,
+    answers: Vec<ResponseTemplate>,
+    then: ResponseTemplate,
+) -> Arc<Mutex<Vec<Instant>>> {
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let timed = |template| Timed {
+        template,
+        arrivals: arrivals.clone(),
+    };
+    for (i, answer) in answers.into_iter().enumerate() {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(timed(answer))
+            .up_to_n_times(1)
+            .with_priority(u8::try_from(i + 1).unwrap())
+            .mount(server)
+            .await;
+    }
+    Mock::given(method(verb))
+        .and(path(route))
+        .respond_with(timed(then))
+        .with_priority(100)
+        .mount(server)
+        .await;
+    arrivals
+}
+
+fn backend(server: &MockServer) -> LagoBackend {
     let http = HttpConfig::default()
         .with_max_retries(2)
-        .with_retry_base_delay(std::time::Duration::from_millis(10));
+        .with_retry_base_delay(Duration::from_millis(10));
     LagoBackend::new(
-        &LagoConfig::new(format!("http://{addr}/api/v1"), "mock-key".into()),
+        &LagoConfig::new(format!("{}/api/v1", server.uri()), "mock-key".into()),
         &http,
     )
     .unwrap()
@@ -98,49 +110,56 @@ fn event(id: &str) -> UsageEvent {
     )
 }
 
+async fn bodies(server: &MockServer, route: &str) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == route)
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+        .collect()
+}
+
 #[tokio::test]
 async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded() {
-    let mock = Mock::default();
-    mock.batches.lock().unwrap().extend([
-        (
-            429,
-            vec![("x-ratelimit-reset", "1"), ("x-ratelimit-remaining", "0")],
-            String::new(),
-        ),
-        (
-            422,
-            vec![],
-            json!({"status": 422, "error": "Unprocessable Entity", "code": "validation_errors",
-                   "error_details": {"1": {"code": ["value_is_invalid"]}}})
-            .to_string(),
-        ),
-    ]);
-    let lago = start(mock.clone()).await;
+    let server = lago_server().await;
+    let arrivals = scripted(
+        &server,
+        "POST",
+        "/api/v1/events/batch",
+        vec![
+            ResponseTemplate::new(429)
+                .insert_header("x-ratelimit-reset", "1")
+                .insert_header("x-ratelimit-remaining", "0"),
+            ResponseTemplate::new(422).set_body_json(
+                json!({"status": 422, "error": "Unprocessable Entity", "code": "validation_errors",
+                       "error_details": {"1": {"code": ["value_is_invalid"]}}}),
+            ),
+        ],
+        ok(json!({"events": []})),
+    )
+    .await;
+    let lago = backend(&server);
     let outcomes = lago
         .record_usage(&[event("a"), event("b"), event("c")])
         .await;
     let kinds: Vec<Option<ErrorKind>> = outcomes.iter().map(|o| o.error_kind()).collect();
     assert_eq!(kinds, [None, Some(ErrorKind::InvalidInput), None]);
     assert!(matches!(outcomes[0], EventOutcome::Accepted));
-    let batches: Vec<(Value, Instant)> = mock
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(p, _, _)| p == "/api/v1/events/batch")
-        .map(|(_, b, t)| (b.clone(), *t))
-        .collect();
+    let batches = bodies(&server, "/api/v1/events/batch").await;
     assert_eq!(
         batches.len(),
         3,
         "429, retried into the 422, then the valid rest"
     );
+    let arrivals = arrivals.lock().unwrap().clone();
     assert!(
-        batches[1].1 - batches[0].1 >= Duration::from_millis(900),
+        arrivals[1] - arrivals[0] >= Duration::from_millis(900),
         "the retry waited for X-RateLimit-Reset"
     );
-    assert_eq!(batches[0].0, batches[1].0, "a retry resends the same body");
-    let rest: Vec<&str> = batches[2].0["events"]
+    assert_eq!(batches[0], batches[1], "a retry resends the same body");
+    let rest: Vec<&str> = batches[2]["events"]
         .as_array()
         .unwrap()
         .iter()
@@ -151,27 +170,23 @@ async fn rate_limits_wait_for_the_reset_and_bad_events_leave_the_rest_recorded()
 
 #[tokio::test]
 async fn html_and_empty_error_pages_become_typed_errors() {
-    let mock = Mock::default();
-    mock.customers.lock().unwrap().extend([
-        (
-            502,
-            vec![],
-            "<html><body>Bad Gateway</body></html>".to_owned(),
-        ),
-        (
-            502,
-            vec![],
-            "<html><body>Bad Gateway</body></html>".to_owned(),
-        ),
-        (502, vec![], String::new()),
-        (
-            401,
-            vec![],
-            r#"{"status":401,"error":"Unauthorized"}"#.to_owned(),
-        ),
-        (200, vec![], "[]".to_owned()),
-    ]);
-    let lago = start(mock.clone()).await;
+    let server = lago_server().await;
+    let gateway =
+        || ResponseTemplate::new(502).set_body_string("<html><body>Bad Gateway</body></html>");
+    scripted(
+        &server,
+        "GET",
+        "/api/v1/customers",
+        vec![
+            gateway(),
+            gateway(),
+            ResponseTemplate::new(502),
+            ResponseTemplate::new(401).set_body_string(r#"{"status":401,"error":"Unauthorized"}"#),
+        ],
+        ResponseTemplate::new(200).set_body_string("[]"),
+    )
+    .await;
+    let lago = backend(&server);
     let key = CustomerKey::new("c1").unwrap();
     let e = lago.get_customer(&key).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
@@ -185,13 +200,18 @@ async fn html_and_empty_error_pages_become_typed_errors() {
 
 #[tokio::test]
 async fn a_batch_refused_as_a_whole_rejects_every_event() {
-    let mock = Mock::default();
-    mock.batches.lock().unwrap().push_back((
-        422,
+    let server = lago_server().await;
+    scripted(
+        &server,
+        "POST",
+        "/api/v1/events/batch",
         vec![],
-        r#"{"status":422,"error":"Unprocessable Entity","code":"validation_errors","error_details":{"events":["too_many_events"]}}"#.to_owned(),
-    ));
-    let lago = start(mock).await;
+        ResponseTemplate::new(422).set_body_string(
+            r#"{"status":422,"error":"Unprocessable Entity","code":"validation_errors","error_details":{"events":["too_many_events"]}}"#,
+        ),
+    )
+    .await;
+    let lago = backend(&server);
     let outcomes = lago.record_usage(&[event("a"), event("b")]).await;
     assert!(
         outcomes
@@ -199,4 +219,42 @@ async fn a_batch_refused_as_a_whole_rejects_every_event() {
             .all(|o| o.error_kind() == Some(ErrorKind::InvalidInput)),
         "{outcomes:?}"
     );
+}
+
+fn customer(lago_id: &str, name: &str) -> Value {
+    json!({"lago_id": lago_id, "external_id": "c1", "name": name, "email": null,
+           "currency": "USD", "metadata": [], "created_at": "2026-01-01T00:00:00Z"})
+}
+
+/// Lago has no update-only call: an update reads the customer, then upserts. When another
+/// process deletes the customer in between, the upsert creates a new one (a new Lago id): the
+/// update reports `Conflict` naming it instead of success (the documented limit of
+/// `customer_writes_atomic = false`).
+#[tokio::test]
+async fn an_update_racing_a_delete_elsewhere_is_a_conflict() {
+    let server = lago_server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/customers"))
+        .respond_with(ok(json!({
+            "customers": [customer("lago-old", "Old")],
+            "meta": {"current_page": 1, "next_page": null}
+        })))
+        .mount(&server)
+        .await;
+    // Between the read and the upsert, the customer was deleted elsewhere: the upsert answers
+    // with a customer Lago just created.
+    Mock::given(method("POST"))
+        .and(path("/api/v1/customers"))
+        .respond_with(ok(json!({"customer": customer("lago-new", "New")})))
+        .mount(&server)
+        .await;
+    let lago = backend(&server);
+    let key = CustomerKey::new("c1").unwrap();
+    let e = lago
+        .update_customer(&key, &CustomerPatch::new().name("New"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    assert!(e.message().contains("lago-new"), "{e}");
+    assert_eq!(e.backend(), Some("lago"));
 }

@@ -28,6 +28,10 @@ pub trait CustomerStore: Send + Sync {
     /// - `InvalidInput` before any request if a field is malformed, metadata exceeds
     ///   `Capabilities::customer_metadata`, or an email is missing where
     ///   `Capabilities::customer_email_required`.
+    /// - Concurrent creates of one key through one backend: exactly one succeeds, the others get
+    ///   `AlreadyExists`. Across processes this holds only where
+    ///   `Capabilities::customer_writes_atomic`; otherwise two creates at the same moment can both
+    ///   succeed and the later one's fields win.
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer>;
 
     /// Reads a customer.
@@ -46,6 +50,9 @@ pub trait CustomerStore: Send + Sync {
     /// - `NotFound` if no customer has the key.
     /// - `InvalidInput` before any request if a field is malformed or the vendor cannot change it.
     /// - `Unsupported` before any request if `Capabilities::customer_update` is false.
+    /// - Where `Capabilities::customer_writes_atomic` is false, an update racing a delete of the
+    ///   same customer from another process can re-create it; the update then fails with
+    ///   `Conflict` rather than report success.
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer>;
 
     /// Deletes, closes or disables a customer, whichever is the vendor's closest operation

@@ -83,6 +83,13 @@ pub struct Capabilities {
     pub customer_metadata: Option<MetadataLimits>,
     /// `create_customer` needs an email address (otherwise `InvalidInput`).
     pub customer_email_required: bool,
+    /// `create_customer` and `update_customer` are each one atomic step at the vendor. When
+    /// false, the vendor has no create-only or update-only call and each is a read followed by a
+    /// write: calls through one backend are serialized per key, so they never race each other,
+    /// but against another process writing the same key at the same moment two creates can both
+    /// succeed (the later write's fields win), and an update racing a delete can re-create the
+    /// customer (the update then fails with `Conflict`).
+    pub customer_writes_atomic: bool,
     /// `cancel_subscription(.., CancelAt::Now)`.
     pub cancel_now: bool,
     /// `cancel_subscription(.., CancelAt::PeriodEnd)`.
@@ -105,7 +112,8 @@ pub struct Capabilities {
     pub usage_batch_max: usize,
     /// The backend recognises a repeated event id and does not count it again
     /// (`EventOutcome::Duplicate`). When false, the adapter still never resends an event that was
-    /// acknowledged, but a caller's own resend is counted again.
+    /// acknowledged, but a caller's own resend is `Accepted` and may be counted again (BillaBear
+    /// collapses equal ids only among events between two of its counter updates).
     pub usage_dedup_by_event_id: bool,
     /// Event timestamps are honoured. When false, usage is attributed to the time the vendor
     /// receives it, and events too far from now are rejected with `Unsupported`.
@@ -130,6 +138,7 @@ impl Capabilities {
             customer_delete: Some(CustomerDeletion::Remove),
             customer_metadata: Some(MetadataLimits::GENEROUS),
             customer_email_required: false,
+            customer_writes_atomic: true,
             cancel_now: true,
             cancel_at_period_end: true,
             change_plan_now: true,

@@ -342,6 +342,13 @@ impl Error {
     }
 }
 
+impl From<ErrorKind> for Error {
+    /// An error of `kind` with no detail (for tests and fault injection).
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind, "no detail")
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.backend, self.operation) {

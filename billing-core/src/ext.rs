@@ -1,6 +1,5 @@
 //! Conveniences built on the traits, for every backend at once.
 
-use std::collections::HashSet;
 use std::future::Future;
 
 use async_trait::async_trait;
@@ -23,11 +22,12 @@ use crate::usage::{Recorded, UsageEvent};
 #[async_trait]
 pub trait BillingExt: BillingBackend {
     /// Every customer, as a stream that fetches one page of `page_size` at a time. Memory use is
-    /// bounded by one page.
+    /// bounded by one page (the loop guard keeps one cursor, whatever the walk's length).
     ///
     /// # Behavior
     /// Yields what following `list_customers` cursors yields; ends with an `Unexpected` error if
-    /// the backend hands back a cursor it already gave (a pagination loop).
+    /// the backend's cursors come back round to one it already gave (a pagination loop), at most
+    /// about twice the loop's length in pages after the loop begins.
     fn customers(&self, page_size: u32) -> BoxStream<'_, Result<Customer>> {
         paginate(None, page_size, move |page| async move {
             self.list_customers(&page).await
@@ -100,8 +100,10 @@ impl<T: BillingBackend + ?Sized> BillingExt for T {}
 ///
 /// # Behavior
 /// Fetches the next page only when the previous one is consumed, so memory is bounded by a page.
-/// A cursor that comes back a second time ends the stream with an `Unexpected` error instead of
-/// looping forever.
+/// Cursors that come back round to one already given end the stream with an `Unexpected` error
+/// instead of looping forever: the guard is Brent's cycle detection, one saved cursor and two
+/// counters, so it stays the same size over any number of pages and catches a loop of any length
+/// within about twice that length.
 pub fn paginate<'a, T, F, Fut>(
     start: Option<Cursor>,
     page_size: u32,
@@ -115,19 +117,15 @@ where
     struct State<F> {
         fetch: F,
         next: Option<PageRequest>,
-        seen: HashSet<Cursor>,
-    }
-    let mut seen = HashSet::new();
-    if let Some(c) = &start {
-        seen.insert(c.clone());
+        guard: LoopGuard,
     }
     let state = State {
         fetch,
+        guard: LoopGuard::new(start.clone()),
         next: Some(PageRequest {
             cursor: start,
             limit: page_size,
         }),
-        seen,
     };
     stream::try_unfold(state, move |mut state| async move {
         let Some(request) = state.next.take() else {
@@ -135,7 +133,7 @@ where
         };
         let page = (state.fetch)(request).await?;
         if let Some(cursor) = &page.next {
-            if !state.seen.insert(cursor.clone()) {
+            if state.guard.is_loop(cursor) {
                 return Err(Error::unexpected(format!(
                     "pagination loop: cursor {:?} was returned twice",
                     cursor.as_str()
@@ -148,6 +146,40 @@ where
     .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
     .try_flatten()
     .boxed()
+}
+
+/// Brent's cycle detection over the cursors of one walk: a saved cursor is compared with each
+/// new one and replaced after 1, 2, 4, 8, ... steps, so any loop is caught within about twice
+/// its length, in constant memory.
+#[derive(Debug)]
+struct LoopGuard {
+    saved: Option<Cursor>,
+    power: u64,
+    steps: u64,
+}
+
+impl LoopGuard {
+    fn new(start: Option<Cursor>) -> Self {
+        Self {
+            saved: start,
+            power: 1,
+            steps: 0,
+        }
+    }
+
+    /// Whether `cursor` closes a loop; otherwise remembers what it needs of it.
+    fn is_loop(&mut self, cursor: &Cursor) -> bool {
+        if self.saved.as_ref() == Some(cursor) {
+            return true;
+        }
+        self.steps += 1;
+        if self.steps == self.power {
+            self.saved = Some(cursor.clone());
+            self.power = self.power.saturating_mul(2);
+            self.steps = 0;
+        }
+        false
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +216,56 @@ mod tests {
             out.last().unwrap().as_ref().unwrap_err().kind(),
             ErrorKind::Unexpected
         );
+    }
+
+    /// Cursors `0, 1, 2, ...`, then from `tail` on they go round a loop of `len`.
+    fn looping(
+        tail: u64,
+        len: u64,
+    ) -> impl FnMut(PageRequest) -> futures::future::Ready<Result<Page<u64>>> {
+        move |req: PageRequest| {
+            let at = req
+                .cursor
+                .map_or(0, |c| crate::page::cursor_number(&c).unwrap());
+            let next = if at + 1 >= tail + len { tail } else { at + 1 };
+            futures::future::ready(Ok(Page::new(vec![at], Some(Cursor::new(next.to_string())))))
+        }
+    }
+
+    #[tokio::test]
+    async fn loops_of_any_length_are_caught_in_constant_memory() {
+        for (tail, len) in [(0, 1), (0, 2), (5, 3), (100, 1), (3, 250), (1000, 37)] {
+            let out: Vec<Result<u64>> = paginate(None, 1, looping(tail, len)).collect().await;
+            let pages = out.len() as u64 - 1;
+            assert_eq!(
+                out.last().unwrap().as_ref().unwrap_err().kind(),
+                ErrorKind::Unexpected,
+                "tail {tail}, loop {len}"
+            );
+            // Every page of the tail and of one lap is yielded; the loop is caught within about
+            // twice its length plus the tail.
+            assert!(
+                pages >= tail + len,
+                "tail {tail}, loop {len}: {pages} pages"
+            );
+            assert!(
+                pages <= 2 * (tail + len) + 1,
+                "tail {tail}, loop {len}: {pages} pages"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_long_walk_without_a_loop_is_not_mistaken_for_one() {
+        let s = paginate(None, 1, |req: PageRequest| async move {
+            let at = req
+                .cursor
+                .map_or(0, |c| crate::page::cursor_number(&c).unwrap());
+            let next = (at < 20_000).then(|| Cursor::new((at + 1).to_string()));
+            Ok(Page::new(vec![at], next))
+        });
+        let all: Vec<u64> = s.try_collect().await.unwrap();
+        assert_eq!(all.len(), 20_001);
     }
 
     #[tokio::test]

@@ -8,6 +8,8 @@
 //!   layer owns the call, it can act, not only watch: retry, time out, short-circuit, cache, or
 //!   inject a fault.
 //! - [`DynLayer`] is a layer as a trait object, for stacks chosen at run time.
+//! - [`FaultInjection`] plays a [`Faults`] script (failures per operation, before the call or
+//!   after it with the answer lost) over any backend, for application tests.
 //! - [`ErrorContext`] is the layer every backend of this workspace is built with: it tags each
 //!   error with the backend's name and the operation, once, where the call leaves the backend.
 //!
@@ -69,6 +71,8 @@ use crate::page::{Page, PageRequest};
 use crate::subscription::{CancelAt, ChangeAt, NewSubscription, Subscription};
 use crate::usage::{EventOutcome, UsageEvent, UsageQuery, UsageSummary};
 
+pub use crate::faults::{FaultInjection, Faults, Faulty};
+
 /// Wraps a backend `B` in another backend.
 ///
 /// Implement it for every `B: BillingBackend` (or for `Arc<dyn BillingBackend>` only) and return
@@ -103,6 +107,11 @@ where
 /// and override only the methods the layer cares about; the others pass every call through
 /// unchanged. A type that implements this trait is a [`BillingBackend`] (a blanket impl provides
 /// every trait), so nothing can be forgotten.
+///
+/// Its methods have the names of the backend traits' methods, so that a layer overrides
+/// `get_customer`, not some other name. Where both this trait and the backend traits are in
+/// scope, a method called on a layer's own type is therefore ambiguous: hold layered backends as
+/// `Arc<dyn BillingBackend>` (as applications do), or call `CustomerStore::get_customer(&b, ..)`.
 ///
 /// The `# Behavior` of each method is the one of the trait method of the same name
 /// ([`CustomerStore`], [`SubscriptionStore`], [`UsageRecorder`], [`UsageReader`],

@@ -28,6 +28,7 @@ pub mod catalog;
 mod customer;
 mod error;
 mod ext;
+mod faults;
 mod key;
 pub mod layer;
 pub mod memory;

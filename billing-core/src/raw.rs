@@ -35,3 +35,128 @@ pub fn page_limit(request: &PageRequest, backend_max: u32) -> Result<u32> {
 pub fn customer_from_new(new: &NewCustomer, vendor_id: impl Into<String>) -> Customer {
     Customer::from_new(new, vendor_id)
 }
+
+#[doc(hidden)]
+pub use async_trait::async_trait;
+
+/// Implements every backend trait for a type by passing each call to one of its fields, a
+/// [`BillingBackend`](crate::BillingBackend) (how each backend of this workspace puts its
+/// implementation behind [`ErrorContext`](crate::layer::ErrorContext) without implementing
+/// [`LayeredBackend`](crate::layer::LayeredBackend) publicly, which would make method calls on
+/// it ambiguous wherever that trait is in scope).
+///
+/// ```
+/// use billing_core::layer::WithErrorContext;
+/// use billing_core::InMemoryBackend;
+///
+/// #[derive(Debug)]
+/// struct MyBackend {
+///     inner: WithErrorContext<InMemoryBackend>,
+/// }
+/// billing_core::raw::delegate_backend!(MyBackend => inner);
+/// ```
+#[macro_export]
+macro_rules! delegate_backend {
+    ($ty:ty => $field:ident) => {
+        #[$crate::raw::async_trait]
+        impl $crate::CustomerStore for $ty {
+            async fn create_customer(
+                &self,
+                new: &$crate::NewCustomer,
+            ) -> $crate::Result<$crate::Customer> {
+                $crate::CustomerStore::create_customer(&self.$field, new).await
+            }
+            async fn get_customer(
+                &self,
+                key: &$crate::CustomerKey,
+            ) -> $crate::Result<$crate::Customer> {
+                $crate::CustomerStore::get_customer(&self.$field, key).await
+            }
+            async fn update_customer(
+                &self,
+                key: &$crate::CustomerKey,
+                patch: &$crate::CustomerPatch,
+            ) -> $crate::Result<$crate::Customer> {
+                $crate::CustomerStore::update_customer(&self.$field, key, patch).await
+            }
+            async fn delete_customer(&self, key: &$crate::CustomerKey) -> $crate::Result<()> {
+                $crate::CustomerStore::delete_customer(&self.$field, key).await
+            }
+            async fn list_customers(
+                &self,
+                page: &$crate::PageRequest,
+            ) -> $crate::Result<$crate::Page<$crate::Customer>> {
+                $crate::CustomerStore::list_customers(&self.$field, page).await
+            }
+        }
+
+        #[$crate::raw::async_trait]
+        impl $crate::SubscriptionStore for $ty {
+            async fn create_subscription(
+                &self,
+                new: &$crate::NewSubscription,
+            ) -> $crate::Result<$crate::Subscription> {
+                $crate::SubscriptionStore::create_subscription(&self.$field, new).await
+            }
+            async fn get_subscription(
+                &self,
+                key: &$crate::SubscriptionKey,
+            ) -> $crate::Result<$crate::Subscription> {
+                $crate::SubscriptionStore::get_subscription(&self.$field, key).await
+            }
+            async fn list_subscriptions(
+                &self,
+                customer: &$crate::CustomerKey,
+                page: &$crate::PageRequest,
+            ) -> $crate::Result<$crate::Page<$crate::Subscription>> {
+                $crate::SubscriptionStore::list_subscriptions(&self.$field, customer, page).await
+            }
+            async fn cancel_subscription(
+                &self,
+                key: &$crate::SubscriptionKey,
+                at: $crate::CancelAt,
+            ) -> $crate::Result<$crate::Subscription> {
+                $crate::SubscriptionStore::cancel_subscription(&self.$field, key, at).await
+            }
+            async fn change_plan(
+                &self,
+                key: &$crate::SubscriptionKey,
+                plan: &$crate::PlanCode,
+                at: $crate::ChangeAt,
+            ) -> $crate::Result<$crate::Subscription> {
+                $crate::SubscriptionStore::change_plan(&self.$field, key, plan, at).await
+            }
+        }
+
+        #[$crate::raw::async_trait]
+        impl $crate::UsageRecorder for $ty {
+            async fn record_usage(
+                &self,
+                events: &[$crate::UsageEvent],
+            ) -> ::std::vec::Vec<$crate::EventOutcome> {
+                $crate::UsageRecorder::record_usage(&self.$field, events).await
+            }
+        }
+
+        #[$crate::raw::async_trait]
+        impl $crate::UsageReader for $ty {
+            async fn usage(
+                &self,
+                query: &$crate::UsageQuery,
+            ) -> $crate::Result<$crate::UsageSummary> {
+                $crate::UsageReader::usage(&self.$field, query).await
+            }
+        }
+
+        impl $crate::BillingBackend for $ty {
+            fn info(&self) -> $crate::BackendInfo {
+                $crate::BillingBackend::info(&self.$field)
+            }
+            fn capabilities(&self) -> &$crate::Capabilities {
+                $crate::BillingBackend::capabilities(&self.$field)
+            }
+        }
+    };
+}
+
+pub use crate::delegate_backend;

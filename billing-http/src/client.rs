@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use billing_core::{Error, ErrorKind, Operation, Result};
 use bytes::{Bytes, BytesMut};
-use http::HeaderMap;
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{Credentials, Prepared};
@@ -19,10 +17,8 @@ use crate::endpoint::Endpoint;
 use crate::errors::{VendorErrors, error_from_response};
 use crate::request::ApiRequest;
 use crate::response::{ApiResponse, MAX_BODY_BYTES};
-use crate::retry::{Backoff, Idempotency, server_delay};
-
-/// The smallest slice of the budget worth starting another attempt with.
-const MIN_ATTEMPT: Duration = Duration::from_millis(50);
+use crate::retry::{Idempotency, server_delay};
+use crate::schedule::{Ended, Next, Schedule};
 
 /// One backend's HTTP client. Cheap to clone; clones share connections and the concurrency
 /// limit.
@@ -79,15 +75,7 @@ impl HttpClient {
         config.validate()?;
         credentials.validate()?;
         let auth_headers = credentials.headers()?;
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout())
-            .connect_timeout(config.connect_timeout())
-            .pool_max_idle_per_host(config.concurrency)
-            .default_headers(json_accept())
-            .user_agent(concat!("billing-rs/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::config("http", e))?;
+        let client = config.build_client()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 backend,
@@ -183,71 +171,75 @@ impl HttpClient {
     }
 
     async fn send_with_retries(&self, request: ApiRequest) -> Result<ApiResponse> {
-        let _permit = self
-            .inner
-            .limiter
-            .acquire()
-            .await
-            .map_err(|_| Error::unexpected("HTTP client is shut down"))?;
-        let deadline = Instant::now() + self.inner.config.total_budget();
-        let mut backoff = Backoff::new(&self.inner.config);
-        let mut attempt = 1_u32;
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let timeout = remaining.min(self.inner.config.timeout());
-            let outcome = self.attempt(&request, timeout).await;
-            let (retry_reason, server_wait) = match &outcome {
-                Attempt::Response(r) if r.status.is_success() => return self.finish(outcome),
-                Attempt::Response(r) => {
-                    let detail = self.inner.errors.detail(r.status, &r.body);
-                    let retryable = request.idempotency == Idempotency::Idempotent
-                        && self.inner.errors.retryable(r.status, &detail);
-                    if !retryable {
-                        return self.finish(outcome);
-                    }
-                    (
-                        format!("status {}", r.status.as_u16()),
-                        server_delay(&r.headers, std::time::SystemTime::now()),
-                    )
-                }
-                Attempt::Final(_) => return self.finish(outcome),
-                Attempt::Transport(e, never_sent) => {
-                    let retryable = *never_sent || request.idempotency == Idempotency::Idempotent;
-                    if !retryable {
-                        return self.finish(outcome);
-                    }
-                    (e.message().to_owned(), None)
-                }
-            };
-            let Some(wait) = backoff.next(server_wait) else {
-                return self.finish(outcome);
-            };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if wait + MIN_ATTEMPT > remaining {
-                tracing::warn!(
-                    target: "billing_http",
-                    backend = self.inner.backend,
-                    operation = %request.operation,
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    remaining_ms = remaining.as_millis() as u64,
-                    reason = %retry_reason,
-                    "not retrying: the time budget would run out"
-                );
-                return self.finish(outcome);
-            }
-            tracing::warn!(
-                target: "billing_http",
-                backend = self.inner.backend,
-                operation = %request.operation,
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                reason = %retry_reason,
-                "retrying request"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
+        let schedule = Schedule {
+            limiter: &self.inner.limiter,
+            config: &self.inner.config,
+            backend: self.inner.backend,
+            operation: request.operation,
+        };
+        let ended = schedule
+            .run(
+                |timeout| self.attempt(&request, timeout),
+                |outcome| self.next(&request, outcome),
+            )
+            .await;
+        match ended {
+            Ended::Attempted(outcome) => self.finish(outcome),
+            Ended::Queued => Err(self.queued_too_long(&request)),
+            Ended::Closed => Err(Error::unexpected("HTTP client is shut down")),
         }
+    }
+
+    /// Whether an attempt's outcome may be retried: connection failures, timeouts and
+    /// retryable statuses, for requests that are safe to resend (or surely never reached the
+    /// server).
+    fn next(&self, request: &ApiRequest, outcome: &Attempt) -> Next {
+        match outcome {
+            Attempt::Response(r) if r.status.is_success() => Next::Stop,
+            Attempt::Response(r) => {
+                let detail = self.inner.errors.detail(r.status, &r.body);
+                let retryable = request.idempotency == Idempotency::Idempotent
+                    && self.inner.errors.retryable(r.status, &detail);
+                if !retryable {
+                    return Next::Stop;
+                }
+                Next::Retry {
+                    reason: format!("status {}", r.status.as_u16()),
+                    server_wait: server_delay(&r.headers, std::time::SystemTime::now()),
+                }
+            }
+            Attempt::Final(_) => Next::Stop,
+            Attempt::Transport(e, never_sent) => {
+                if *never_sent || request.idempotency == Idempotency::Idempotent {
+                    Next::Retry {
+                        reason: e.message().to_owned(),
+                        server_wait: None,
+                    }
+                } else {
+                    Next::Stop
+                }
+            }
+        }
+    }
+
+    /// The error of a call whose budget ran out before a slot was free: nothing was sent, so
+    /// it is temporary whatever the request.
+    fn queued_too_long(&self, request: &ApiRequest) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{} {}: no request slot became free within http.total_budget_ms ({} ms); {} \
+                 requests were in flight",
+                request.method,
+                request.url.path(),
+                self.inner.config.total_budget_ms,
+                self.inner.config.concurrency
+            ),
+        )
+        .with_temporary(true)
+        .with_backend(self.inner.backend)
+        .with_operation(request.operation)
+        .with_source(crate::outcome::NeverSent)
     }
 
     fn finish(&self, outcome: Attempt) -> Result<ApiResponse> {
@@ -263,6 +255,12 @@ impl HttpClient {
             .client
             .request(request.method.clone(), request.url.clone())
             .timeout(timeout);
+        if !request.headers.contains_key(http::header::ACCEPT) {
+            builder = builder.header(
+                http::header::ACCEPT,
+                http::HeaderValue::from_static("application/json"),
+            );
+        }
         // Header by header: cloning the whole map would allocate it twice.
         for (name, value) in &request.headers {
             builder = builder.header(name.clone(), value.clone());
@@ -324,16 +322,6 @@ impl HttpClient {
         .with_source(e.without_url());
         Attempt::Transport(error, never_sent)
     }
-}
-
-/// `Accept: application/json`, the default header of every client.
-fn json_accept() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        http::header::ACCEPT,
-        http::HeaderValue::from_static("application/json"),
-    );
-    headers
 }
 
 enum BodyError {

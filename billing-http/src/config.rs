@@ -1,7 +1,9 @@
 //! HTTP settings shared by every adapter: timeouts, retries, concurrency, transport policy.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// HTTP settings, the `[http]` section of the billing configuration.
@@ -18,7 +20,11 @@ use serde::{Deserialize, Serialize};
 ///     .with_concurrency(8);
 /// assert!(http.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The transport can be set as object_store's client options set it: a proxy
+/// ([`HttpConfig::proxy_url`]), extra root certificates, a user agent, or a whole
+/// `reqwest::Client` of the caller's ([`HttpConfig::with_client`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HttpConfig {
@@ -38,6 +44,22 @@ pub struct HttpConfig {
     pub concurrency: usize,
     /// Allow `http://` to a host that is not loopback (credentials would travel in clear).
     pub allow_insecure_http: bool,
+    /// A proxy for every request: `http://`, `https://` or `socks5://`, with credentials in the
+    /// URL if the proxy needs them (so it is kept secret: never printed, never serialised).
+    /// Unset: no proxy (the environment's proxy variables are not read).
+    #[serde(skip_serializing)]
+    pub proxy_url: Option<SecretString>,
+    /// PEM files of root certificates to trust besides the built-in ones (a private CA in
+    /// front of a self-hosted vendor). Each file may hold several certificates.
+    pub root_certificates: Vec<PathBuf>,
+    /// The `User-Agent` header; `billing-rs/<version>` when unset.
+    pub user_agent: Option<String>,
+    /// PEM root certificates given in code ([`HttpConfig::with_root_certificate_pem`]).
+    #[serde(skip)]
+    pub root_certificates_pem: Vec<Vec<u8>>,
+    /// A client of the caller's, used as it is ([`HttpConfig::with_client`]).
+    #[serde(skip)]
+    pub client: Option<reqwest::Client>,
 }
 
 impl Default for HttpConfig {
@@ -51,6 +73,11 @@ impl Default for HttpConfig {
             total_budget_ms: 60_000,
             concurrency: 16,
             allow_insecure_http: false,
+            proxy_url: None,
+            root_certificates: Vec::new(),
+            user_agent: None,
+            root_certificates_pem: Vec::new(),
+            client: None,
         }
     }
 }
@@ -129,6 +156,107 @@ impl HttpConfig {
         self
     }
 
+    /// Sends every request through this proxy (see [`HttpConfig::proxy_url`]).
+    pub fn with_proxy(mut self, url: SecretString) -> Self {
+        self.proxy_url = Some(url);
+        self
+    }
+
+    /// Trusts the root certificates of this PEM file too.
+    pub fn with_root_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.root_certificates.push(path.into());
+        self
+    }
+
+    /// Trusts these PEM root certificates too.
+    pub fn with_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates_pem.push(pem.into());
+        self
+    }
+
+    /// Sends this `User-Agent`.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Uses the caller's own client, as it is: its connection pool, TLS, proxy, redirects and
+    /// default headers are the caller's. The per-attempt timeout, retries, budget and
+    /// concurrency limit still apply (they are per request); the proxy, root certificate, user
+    /// agent and connect timeout settings are then the client's own business, and setting them
+    /// here too is a `Config` error.
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Builds the `reqwest::Client` these settings describe (or returns the caller's).
+    ///
+    /// # Errors
+    /// A `Config` error naming the setting: an unusable proxy URL, an unreadable or invalid
+    /// certificate file, a user agent that is not a header value, or transport settings next to
+    /// a client of the caller's.
+    pub fn build_client(&self) -> billing_core::Result<reqwest::Client> {
+        use billing_core::Error;
+        if let Some(client) = &self.client {
+            let conflicting = [
+                ("http.proxy_url", self.proxy_url.is_some()),
+                ("http.root_certificates", !self.root_certificates.is_empty()),
+                (
+                    "http.root_certificates",
+                    !self.root_certificates_pem.is_empty(),
+                ),
+                ("http.user_agent", self.user_agent.is_some()),
+            ];
+            if let Some((setting, _)) = conflicting.iter().find(|(_, set)| *set) {
+                return Err(Error::config(
+                    setting,
+                    "set on the caller's own client instead: with http.client, the client's \
+                     transport is used as it is",
+                ));
+            }
+            return Ok(client.clone());
+        }
+        let user_agent = self
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| concat!("billing-rs/", env!("CARGO_PKG_VERSION")).to_owned());
+        let mut builder = reqwest::Client::builder()
+            .timeout(self.timeout())
+            .connect_timeout(self.connect_timeout())
+            .pool_max_idle_per_host(self.concurrency)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        let user_agent = http::HeaderValue::from_str(&user_agent)
+            .map_err(|_| Error::config("http.user_agent", "is not a valid header value"))?;
+        builder = builder.user_agent(user_agent);
+        if let Some(url) = &self.proxy_url {
+            // reqwest's message would quote the URL, credentials and all: name the setting only.
+            let proxy = reqwest::Proxy::all(url.expose_secret())
+                .map_err(|_| Error::config("http.proxy_url", "is not a usable proxy URL"))?;
+            builder = builder.proxy(proxy);
+        }
+        let mut certificates = Vec::new();
+        for path in &self.root_certificates {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::config(
+                    "http.root_certificates",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            certificates.extend(pem_certificates(&pem, &path.display().to_string())?);
+        }
+        for pem in &self.root_certificates_pem {
+            certificates.extend(pem_certificates(pem, "a PEM given in code")?);
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+        builder
+            .build()
+            .map_err(|e| Error::config("http", e.without_url()))
+    }
+
     /// Checks the values.
     ///
     /// # Errors
@@ -152,6 +280,21 @@ impl HttpConfig {
         }
         Ok(())
     }
+}
+
+/// The certificates of a PEM bundle; at least one.
+fn pem_certificates(pem: &[u8], what: &str) -> billing_core::Result<Vec<reqwest::Certificate>> {
+    let bad = || {
+        billing_core::Error::config(
+            "http.root_certificates",
+            format!("{what} holds no PEM certificate"),
+        )
+    };
+    let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|_| bad())?;
+    if certificates.is_empty() {
+        return Err(bad());
+    }
+    Ok(certificates)
 }
 
 /// A duration in whole milliseconds, saturating.

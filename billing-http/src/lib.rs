@@ -14,6 +14,7 @@
 //!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
 //! - [`HttpConfig`]: the `[http]` configuration section.
 //! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups,
+//!   [`KeyedLocks`] to serialize read-then-write operations per key,
 //!   [`outcome_unknown`] to tell whether a failed write may still have been applied.
 #![deny(missing_docs)]
 
@@ -25,11 +26,13 @@ mod dots;
 mod endpoint;
 mod errors;
 mod fanout;
+mod locks;
 mod outcome;
 mod parser_contract;
 mod request;
 mod response;
 mod retry;
+mod schedule;
 
 pub use auth::Credentials;
 pub use cache::{DEFAULT_CAPACITY, KeyCache, LISTED_CAPACITY};
@@ -42,6 +45,7 @@ pub use errors::{
     shorten,
 };
 pub use fanout::ordered_fanout;
+pub use locks::{KeyGuard, KeyedLocks};
 pub use outcome::outcome_unknown;
 pub use parser_contract::check_vendor_errors;
 pub use request::ApiRequest;
@@ -49,4 +53,6 @@ pub use response::{ApiResponse, MAX_BODY_BYTES, decode_value};
 pub use retry::{Idempotency, server_delay};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+/// The HTTP client crate, for [`HttpConfig::with_client`].
+pub use reqwest;
 pub use secrecy::{ExposeSecret, SecretString};

@@ -17,14 +17,32 @@ pub fn outcome_unknown(error: &Error) -> bool {
         Some(status) => matches!(status, 502 | 504),
         None => {
             matches!(error.kind(), ErrorKind::Timeout | ErrorKind::Unavailable)
-                && !connection_refused(error)
+                && !never_sent(error)
         }
     }
 }
 
-fn connection_refused(error: &Error) -> bool {
+/// The cause of an error raised before the request left: the time budget ran out while it
+/// waited for a free slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NeverSent;
+
+impl std::fmt::Display for NeverSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request was never sent")
+    }
+}
+
+impl std::error::Error for NeverSent {}
+
+/// Whether the request surely never left: it waited for a slot in vain, or the connection was
+/// refused.
+fn never_sent(error: &Error) -> bool {
     let mut source = std::error::Error::source(error);
     while let Some(s) = source {
+        if s.downcast_ref::<NeverSent>().is_some() {
+            return true;
+        }
         if let Some(r) = s.downcast_ref::<reqwest::Error>() {
             return r.is_connect();
         }
@@ -88,6 +106,11 @@ mod tests {
         assert!(!outcome_unknown(&with(500)));
         assert!(!outcome_unknown(&Error::invalid_input("x")));
         assert!(outcome_unknown(&Error::new(ErrorKind::Timeout, "x")));
+        let queued = Error::new(ErrorKind::Timeout, "no slot").with_source(NeverSent);
+        assert!(
+            !outcome_unknown(&queued),
+            "a request that waited in vain never left"
+        );
     }
 
     #[tokio::test]

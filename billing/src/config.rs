@@ -114,6 +114,22 @@ pub struct BillingConfig {
 
 impl BillingConfig {
     /// The in-memory backend, default HTTP settings.
+    ///
+    /// Every provider has a typed constructor, so a configuration can be built in code as well
+    /// as read from TOML or the environment:
+    ///
+    /// ```
+    /// # #[cfg(feature = "lago")] {
+    /// use std::time::Duration;
+    /// use billing::lago::{CLOUD_EU, LagoConfig};
+    /// use billing::{BillingConfig, HttpConfig, SecretString};
+    ///
+    /// let config = BillingConfig::lago(LagoConfig::new(CLOUD_EU, SecretString::from("key")))
+    ///     .with_http(HttpConfig::default().with_timeout(Duration::from_secs(5)));
+    /// let backend = billing::connect(&config)?;
+    /// # }
+    /// # Ok::<(), billing::Error>(())
+    /// ```
     pub fn memory() -> Self {
         Self {
             provider: Provider::Memory,
@@ -132,6 +148,42 @@ impl BillingConfig {
             ignored_billabear: None,
             cutover: None,
         }
+    }
+
+    /// Lago, with its section.
+    #[cfg(feature = "lago")]
+    pub fn lago(section: adapter_lago::LagoConfig) -> Self {
+        Self {
+            provider: Provider::Lago,
+            lago: Some(section),
+            ..Self::memory()
+        }
+    }
+
+    /// Kill Bill, with its section.
+    #[cfg(feature = "killbill")]
+    pub fn killbill(section: adapter_killbill::KillBillConfig) -> Self {
+        Self {
+            provider: Provider::Killbill,
+            killbill: Some(section),
+            ..Self::memory()
+        }
+    }
+
+    /// BillaBear, with its section.
+    #[cfg(feature = "billabear")]
+    pub fn billabear(section: adapter_billabear::BillaBearConfig) -> Self {
+        Self {
+            provider: Provider::Billabear,
+            billabear: Some(section),
+            ..Self::memory()
+        }
+    }
+
+    /// Replaces the HTTP settings.
+    pub fn with_http(mut self, http: HttpConfig) -> Self {
+        self.http = http;
+        self
     }
 
     /// Reads a TOML file, then applies `BILLING_*` environment variables over it.
@@ -180,11 +232,8 @@ impl BillingConfig {
         Self::extract(Figment::new().merge(env()))
     }
 
-    /// Extracts from any figment (for applications that merge their own sources).
-    ///
-    /// # Errors
-    /// A `Config` error naming the first bad setting.
-    pub fn extract(figment: Figment) -> Result<Self> {
+    /// Extracts from the merged sources (figment stays out of the public API).
+    fn extract(figment: Figment) -> Result<Self> {
         let keys: std::collections::BTreeMap<String, figment::value::Value> =
             figment.extract().map_err(figment_error)?;
         if let Some(unknown) = keys.keys().find(|k| !SECTIONS.contains(&k.as_str())) {

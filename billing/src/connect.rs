@@ -5,7 +5,7 @@ use std::sync::Arc;
 use billing_core::{BillingBackend, Error, InMemoryBackend, Operation, Result};
 
 use crate::config::{BillingConfig, Provider};
-use crate::layers::{Layered, TracingLayer};
+use crate::layers::Traced;
 
 /// Builds the backend the configuration names, wrapped in [`crate::layers::TracingLayer`].
 ///
@@ -134,7 +134,7 @@ fn missing_section(provider: Provider) -> Error {
 
 /// Wraps a backend in the tracing layer, as every backend `connect` returns is.
 fn traced<B: BillingBackend + 'static>(backend: B) -> Arc<dyn BillingBackend> {
-    Arc::new(Layered::new(backend, TracingLayer))
+    Arc::new(Traced::new(backend))
 }
 
 /// Whether this build can connect to `provider` (its adapter's feature is enabled).

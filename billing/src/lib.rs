@@ -83,7 +83,9 @@ pub use billing_core::InMemoryBackend;
 pub use billing_core::{catalog, memory, raw};
 /// Re-exported so users need not depend on these crates to build quantities and timestamps.
 pub use billing_core::{chrono, rust_decimal};
-pub use billing_http::HttpConfig;
+/// The HTTP client crate, for [`HttpConfig::with_client`].
+pub use billing_http::reqwest;
+pub use billing_http::{HttpConfig, SecretString};
 
 /// The traits, for `use billing::prelude::*;` (calling trait methods needs them in scope).
 pub mod prelude {

@@ -7,15 +7,14 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use billing::catalog::sample;
-use billing::layers::{Call, CallOutcome, Layer, Layered};
+use billing::layers::LayeredBackend;
 use billing::migrate::{CheckpointFile, Migration, MigrationOptions, PlanMap, verify};
 use billing::prelude::*;
 use billing::{
-    CancelAt, ChangeAt, Currency, CustomerKey, InMemoryBackend, NewCustomer, NewSubscription,
-    PlanCode, SubscriptionKey,
+    CancelAt, ChangeAt, Currency, Customer, CustomerKey, InMemoryBackend, NewCustomer,
+    NewSubscription, PlanCode, Result, Subscription, SubscriptionKey,
 };
 use futures::TryStreamExt;
-use futures::future::BoxFuture;
 
 /// Seeds `n` customers, each with one subscription; every 5th is canceled, every 7th cancels at
 /// period end, every 11th has a scheduled downgrade, every 3rd has metadata.
@@ -249,28 +248,55 @@ async fn plans_are_mapped() {
     assert!(verify(&from, &to, &map, 10).await.unwrap().is_clean());
 }
 
-/// Yields before every call so a task running a migration can be aborted between calls.
+/// Yields before every call a migration makes on its target, so a task running it can be
+/// aborted between calls.
 #[derive(Debug)]
-struct Yielding;
+struct Yielding(InMemoryBackend);
 
 #[async_trait]
-impl Layer for Yielding {
-    async fn around<'a, T>(&'a self, _call: Call<'a>, inner: BoxFuture<'a, T>) -> T
-    where
-        T: CallOutcome + Send + 'a,
-    {
+impl LayeredBackend for Yielding {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.0
+    }
+    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
         tokio::task::yield_now().await;
-        inner.await
+        self.inner().create_customer(new).await
+    }
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
+        tokio::task::yield_now().await;
+        self.inner().get_customer(key).await
+    }
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().create_subscription(new).await
+    }
+    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().get_subscription(key).await
+    }
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().cancel_subscription(key, at).await
+    }
+    async fn change_plan(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription> {
+        tokio::task::yield_now().await;
+        self.inner().change_plan(key, plan, at).await
     }
 }
 
 #[tokio::test]
 async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
     let from = Arc::new(seeded(35).await);
-    let to = Arc::new(Layered::new(
-        InMemoryBackend::with_sample_catalog(),
-        Yielding,
-    ));
+    let to = Arc::new(Yielding(InMemoryBackend::with_sample_catalog()));
     let dir = std::env::temp_dir().join(format!("billing-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let checkpoint = CheckpointFile::new(dir.join("cp.json"));
@@ -306,7 +332,7 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
     handle.set(task.abort_handle()).unwrap();
     let killed = task.await;
     assert!(killed.unwrap_err().is_cancelled(), "the run was killed");
-    let partial = checkpoint.load().unwrap();
+    let partial = checkpoint.load().await.unwrap();
     assert_eq!(partial.pages, 1, "only the first page was checkpointed");
     assert!(!partial.done);
     let created_before = customer_count(to.as_ref()).await;
@@ -337,7 +363,7 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
             .unwrap()
             .is_clean()
     );
-    assert!(checkpoint.load().unwrap().done);
+    assert!(checkpoint.load().await.unwrap().done);
     let finished = Migration::new(from.as_ref(), to.as_ref(), options(3))
         .with_checkpoint(checkpoint)
         .run()
@@ -356,10 +382,10 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
     let dir = std::env::temp_dir().join(format!("billing-route-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let checkpoint = CheckpointFile::new(dir.join("cp.json"));
-    let mut theirs = checkpoint.load().unwrap();
+    let mut theirs = checkpoint.load().await.unwrap();
     theirs.route = Some("lago https://api.getlago.com/api/v1 -> killbill https://kb".to_owned());
     theirs.pages = 3;
-    checkpoint.save(&theirs).unwrap();
+    checkpoint.save(&theirs).await.unwrap();
 
     let e = Migration::new(&from, &to, options(2))
         .with_checkpoint(checkpoint.clone())
@@ -369,7 +395,7 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
     assert_eq!(e.kind(), billing::ErrorKind::Config, "{e}");
     assert_eq!(customer_count(&to).await, 0);
     assert_eq!(
-        checkpoint.load().unwrap(),
+        checkpoint.load().await.unwrap(),
         theirs,
         "the file is left as it was"
     );
@@ -383,7 +409,7 @@ async fn a_checkpoint_of_another_migration_is_refused_before_anything_is_written
         .unwrap();
     assert_eq!(report.customers.created, 5);
     assert_eq!(
-        checkpoint.load().unwrap().route.as_deref(),
+        checkpoint.load().await.unwrap().route.as_deref(),
         Some("memory -> memory")
     );
 }

@@ -30,6 +30,37 @@ pub fn create_and_get(ctx: &Ctx) -> BoxFuture<'_, ()> {
     })
 }
 
+/// Concurrent creates of one key through one backend: exactly one wins, the others are
+/// `AlreadyExists`, and the stored customer is the winner's (whatever
+/// `customer_writes_atomic` says about other processes).
+pub fn concurrent_creates_one_wins(ctx: &Ctx) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let attempts: Vec<_> = (0..6)
+            .map(|i| ctx.new_customer("race").name(format!("Racer {i}")))
+            .collect();
+        let results =
+            futures::future::join_all(attempts.iter().map(|n| ctx.backend().create_customer(n)))
+                .await;
+        let winners: Vec<&billing::Customer> =
+            results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let summary: Vec<_> = results
+            .iter()
+            .map(|r| r.as_ref().map(|c| c.name.clone()).map_err(|e| e.kind()))
+            .collect();
+        assert_eq!(winners.len(), 1, "{summary:?}");
+        for r in &results {
+            if let Err(e) = r {
+                assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+            }
+        }
+        let stored = ctx.backend().get_customer(&attempts[0].key).await.unwrap();
+        assert_eq!(
+            stored.name, winners[0].name,
+            "the winner's fields, untouched"
+        );
+    })
+}
+
 /// A second create under the same key is `AlreadyExists` and leaves the first untouched.
 pub fn duplicate_key_already_exists(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
@@ -96,10 +127,15 @@ pub fn partial_update(ctx: &Ctx) -> BoxFuture<'_, ()> {
 /// An empty patch changes nothing.
 pub fn empty_patch_changes_nothing(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        let c = ctx.create_customer("noop").await;
         if !ctx.caps().customer_update {
+            ctx.refused_before_sending(
+                ErrorKind::Unsupported,
+                ctx.backend().update_customer(&c.key, &CustomerPatch::new()),
+            )
+            .await;
             return;
         }
-        let c = ctx.create_customer("noop").await;
         let same = ctx
             .backend()
             .update_customer(&c.key, &CustomerPatch::new())
@@ -116,6 +152,12 @@ pub fn empty_patch_changes_nothing(ctx: &Ctx) -> BoxFuture<'_, ()> {
 pub fn update_missing_not_found(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         if !ctx.caps().customer_update {
+            ctx.refused_before_sending(
+                ErrorKind::Unsupported,
+                ctx.backend()
+                    .update_customer(&ctx.customer_key("ghost"), &CustomerPatch::new().name("x")),
+            )
+            .await;
             return;
         }
         assert_kind(
@@ -243,6 +285,11 @@ pub fn delete(ctx: &Ctx) -> BoxFuture<'_, ()> {
 pub fn delete_missing_not_found(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         if ctx.caps().customer_delete.is_none() {
+            ctx.refused_before_sending(
+                ErrorKind::Unsupported,
+                ctx.backend().delete_customer(&ctx.customer_key("ghost")),
+            )
+            .await;
             return;
         }
         assert_kind(

@@ -39,6 +39,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
     vec![
         ("customer_create_and_get", customers::create_and_get),
         (
+            "customer_concurrent_creates_one_wins",
+            customers::concurrent_creates_one_wins,
+        ),
+        (
             "customer_duplicate_key_already_exists",
             customers::duplicate_key_already_exists,
         ),
@@ -167,6 +171,7 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             "usage_large_batch_is_chunked",
             usage::large_batch_is_chunked,
         ),
+        ("usage_per_subscription", usage::per_subscription),
         ("usage_backdated_events", usage::backdated_events),
         ("usage_unsupported_periods", usage::unsupported_periods),
         ("bad_keys_are_invalid", bad_input::bad_keys_are_invalid),
@@ -192,6 +197,9 @@ macro_rules! conformance_suite {
     ($make:expr) => {
         #[rstest::rstest]
         #[case::customer_create_and_get($crate::customers::create_and_get)]
+        #[case::customer_concurrent_creates_one_wins(
+            $crate::customers::concurrent_creates_one_wins
+        )]
         #[case::customer_duplicate_key_already_exists(
             $crate::customers::duplicate_key_already_exists
         )]
@@ -259,6 +267,7 @@ macro_rules! conformance_suite {
         #[case::usage_unknown_subscription($crate::usage::unknown_subscription)]
         #[case::usage_unknown_metric($crate::usage::unknown_metric)]
         #[case::usage_large_batch_is_chunked($crate::usage::large_batch_is_chunked)]
+        #[case::usage_per_subscription($crate::usage::per_subscription)]
         #[case::usage_backdated_events($crate::usage::backdated_events)]
         #[case::usage_unsupported_periods($crate::usage::unsupported_periods)]
         #[case::bad_keys_are_invalid($crate::bad_input::bad_keys_are_invalid)]

@@ -238,10 +238,34 @@ pub fn cancel_at_period_end(ctx: &Ctx) -> BoxFuture<'_, ()> {
 /// Cancelling a canceled subscription succeeds and changes nothing.
 pub fn cancel_twice_is_idempotent(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        let s = ctx.subscribed("ctwice", ctx.starter()).await;
         if !ctx.caps().cancel_now {
+            // Cancelling at period end twice changes nothing the second time, where supported;
+            // otherwise nothing can cancel and both ways are refused before any request.
+            if ctx.caps().cancel_at_period_end {
+                let first = ctx
+                    .backend()
+                    .cancel_subscription(&s.key, CancelAt::PeriodEnd)
+                    .await
+                    .unwrap();
+                let second = ctx
+                    .backend()
+                    .cancel_subscription(&s.key, CancelAt::PeriodEnd)
+                    .await
+                    .unwrap();
+                assert_eq!(second.status, first.status);
+                assert_eq!(second.ends_at, first.ends_at);
+            } else {
+                for at in [CancelAt::Now, CancelAt::PeriodEnd] {
+                    ctx.refused_before_sending(
+                        ErrorKind::Unsupported,
+                        ctx.backend().cancel_subscription(&s.key, at),
+                    )
+                    .await;
+                }
+            }
             return;
         }
-        let s = ctx.subscribed("ctwice", ctx.starter()).await;
         let first = ctx
             .backend()
             .cancel_subscription(&s.key, CancelAt::Now)
@@ -372,6 +396,15 @@ pub fn change_plan_errors(ctx: &Ctx) -> BoxFuture<'_, ()> {
         } else if ctx.caps().change_plan_at_period_end {
             ChangeAt::PeriodEnd
         } else {
+            // No way to change plans: every way is refused before any request.
+            let s = ctx.subscribed("cherr", ctx.starter()).await;
+            for at in [ChangeAt::Now, ChangeAt::PeriodEnd, ChangeAt::VendorDefault] {
+                ctx.refused_before_sending(
+                    ErrorKind::Unsupported,
+                    ctx.backend().change_plan(&s.key, &ctx.pro(), at),
+                )
+                .await;
+            }
             return;
         };
         let s = ctx.subscribed("cherr", ctx.starter()).await;

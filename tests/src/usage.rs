@@ -6,6 +6,15 @@ use futures::future::BoxFuture;
 
 use crate::ctx::{Ctx, assert_kind, dec};
 
+/// Without `usage_current_period`, reading the current period is refused before any request.
+async fn current_period_refused(ctx: &Ctx, sub: &billing::SubscriptionKey) {
+    ctx.refused_before_sending(
+        ErrorKind::Unsupported,
+        ctx.backend().usage(&UsageQuery::current(sub.clone())),
+    )
+    .await;
+}
+
 fn kinds(outcomes: &[EventOutcome]) -> Vec<String> {
     outcomes
         .iter()
@@ -69,7 +78,10 @@ pub fn batch_outcomes_in_order(ctx: &Ctx) -> BoxFuture<'_, ()> {
         } else {
             assert!(outcomes[4].is_recorded(), "{got:?}");
         }
-        if ctx.caps().usage_current_period && ctx.caps().usage_dedup_by_event_id {
+        // The repeat within the batch was never sent, deduplication or not.
+        if !ctx.caps().usage_current_period {
+            current_period_refused(ctx, &s.key).await;
+        } else {
             let q = UsageQuery::current(s.key.clone());
             let u = ctx
                 .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("3.5"))
@@ -93,16 +105,28 @@ pub fn duplicate_event_counted_once(ctx: &Ctx) -> BoxFuture<'_, ()> {
             Recorded::Accepted
         );
         let again = ctx.backend().record_one(&e).await.unwrap();
-        if !ctx.caps().usage_dedup_by_event_id {
-            return;
+        if !ctx.caps().usage_current_period {
+            current_period_refused(ctx, &s.key).await;
         }
-        assert_eq!(again, Recorded::Duplicate);
-        if ctx.caps().usage_current_period {
-            let q = UsageQuery::current(s.key.clone()).metric(ctx.api_calls());
-            let u = ctx
-                .usage_until(&q, |u| u.quantity(&ctx.api_calls()) >= dec("7"))
-                .await;
-            assert_eq!(u.quantity(&ctx.api_calls()), dec("7"));
+        let q = UsageQuery::current(s.key.clone()).metric(ctx.api_calls());
+        if ctx.caps().usage_dedup_by_event_id {
+            assert_eq!(again, Recorded::Duplicate);
+            if ctx.caps().usage_current_period {
+                let u = ctx
+                    .usage_until(&q, |u| u.quantity(&ctx.api_calls()) >= dec("7"))
+                    .await;
+                assert_eq!(u.quantity(&ctx.api_calls()), dec("7"));
+            }
+        } else {
+            // The caller's own resend is accepted again, and may be counted again.
+            assert_eq!(again, Recorded::Accepted);
+            if ctx.caps().usage_current_period {
+                let u = ctx
+                    .usage_until(&q, |u| u.quantity(&ctx.api_calls()) >= dec("7"))
+                    .await;
+                let q = u.quantity(&ctx.api_calls());
+                assert!(q == dec("7") || q == dec("14"), "{q}");
+            }
         }
     })
 }
@@ -122,6 +146,7 @@ pub fn decimal_sums_are_exact(ctx: &Ctx) -> BoxFuture<'_, ()> {
             kinds(&outcomes)
         );
         if !ctx.caps().usage_current_period {
+            current_period_refused(ctx, &s.key).await;
             return;
         }
         let q = UsageQuery::current(s.key.clone()).metric(ctx.api_calls());
@@ -135,10 +160,11 @@ pub fn decimal_sums_are_exact(ctx: &Ctx) -> BoxFuture<'_, ()> {
 /// With a metric, exactly one line (zero if unused); without, one line per metric used.
 pub fn metric_filter_lines(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
+        let s = ctx.subscribed("lines", ctx.starter()).await;
         if !ctx.caps().usage_current_period {
+            current_period_refused(ctx, &s.key).await;
             return;
         }
-        let s = ctx.subscribed("lines", ctx.starter()).await;
         ctx.backend()
             .record_one(&ctx.event("l1", &s.key, ctx.api_calls(), "3"))
             .await
@@ -218,6 +244,8 @@ pub fn unknown_subscription(ctx: &Ctx) -> BoxFuture<'_, ()> {
                 ctx.backend().usage(&UsageQuery::current(ghost)).await,
                 ErrorKind::NotFound,
             );
+        } else {
+            current_period_refused(ctx, &ghost).await;
         }
     })
 }
@@ -239,31 +267,89 @@ pub fn unknown_metric(ctx: &Ctx) -> BoxFuture<'_, ()> {
                     .await,
                 ErrorKind::NotFound,
             );
+        } else {
+            current_period_refused(ctx, &s.key).await;
         }
     })
 }
 
-/// More events than one request carries are all recorded, each once.
+/// More events than one request carries are all recorded, each once, in exactly as many
+/// requests as `usage_batch_max` says (once the backend's lookups are warm).
 pub fn large_batch_is_chunked(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let s = ctx.subscribed("bulk", ctx.starter()).await;
+        // One event first: the lookups a backend caches (metrics, the subscription) are done.
+        let warm = ctx.event("bulk-warm", &s.key, ctx.api_calls(), "1");
+        ctx.backend().record_one(&warm).await.unwrap();
         let n = 250;
         let events: Vec<UsageEvent> = (0..n)
             .map(|i| ctx.event(&format!("bulk{i}"), &s.key, ctx.api_calls(), "1"))
             .collect();
+        let before = ctx.requests_sent();
         let outcomes = ctx.backend().record_usage(&events).await;
+        let sent = ctx.requests_sent().zip(before).map(|(a, b)| a - b);
         assert_eq!(outcomes.len(), n);
         assert!(
             outcomes.iter().all(|o| matches!(o, EventOutcome::Accepted)),
             "{:?}",
             kinds(&outcomes)
         );
+        if let Some(sent) = sent {
+            let batch = ctx.caps().usage_batch_max;
+            assert_eq!(
+                sent,
+                n.div_ceil(batch),
+                "{n} events in batches of at most {batch}"
+            );
+        }
         if ctx.caps().usage_current_period {
             let q = UsageQuery::current(s.key.clone()).metric(ctx.api_calls());
             let u = ctx
-                .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("250"))
+                .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("251"))
                 .await;
-            assert_eq!(u.quantity(&ctx.api_calls()), dec("250"));
+            assert_eq!(u.quantity(&ctx.api_calls()), dec("251"));
+        } else {
+            current_period_refused(ctx, &s.key).await;
+        }
+    })
+}
+
+/// Two subscriptions of one customer on plans metering the same metric: with
+/// `usage_per_subscription`, each one's usage counts only its own events; without, a query is
+/// refused with `Unsupported` rather than answered with the customer's total.
+pub fn per_subscription(ctx: &Ctx) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let a = ctx.subscribed("twosubs", ctx.starter()).await;
+        let b = ctx.subscribe("twosubs", "twosubs-b", ctx.starter()).await;
+        let events = [
+            ctx.event("ps-a", &a.key, ctx.api_calls(), "2"),
+            ctx.event("ps-b", &b.key, ctx.api_calls(), "5"),
+        ];
+        let outcomes = ctx.backend().record_usage(&events).await;
+        assert!(
+            outcomes.iter().all(EventOutcome::is_recorded),
+            "{:?}",
+            kinds(&outcomes)
+        );
+        if !ctx.caps().usage_current_period {
+            current_period_refused(ctx, &a.key).await;
+            return;
+        }
+        let query =
+            |s: &billing::SubscriptionKey| UsageQuery::current(s.clone()).metric(ctx.api_calls());
+        if ctx.caps().usage_per_subscription {
+            let ua = ctx
+                .usage_until(&query(&a.key), |u| u.quantity(&ctx.api_calls()) == dec("2"))
+                .await;
+            let ub = ctx
+                .usage_until(&query(&b.key), |u| u.quantity(&ctx.api_calls()) == dec("5"))
+                .await;
+            assert_eq!(ua.quantity(&ctx.api_calls()), dec("2"), "only a's events");
+            assert_eq!(ub.quantity(&ctx.api_calls()), dec("5"), "only b's events");
+        } else {
+            for s in [&a.key, &b.key] {
+                assert_kind(ctx.backend().usage(&query(s)).await, ErrorKind::Unsupported);
+            }
         }
     })
 }

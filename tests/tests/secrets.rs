@@ -11,13 +11,11 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_trait::async_trait;
-use billing::layers::{Call, CallOutcome, Layer, Layered};
+use billing::layers::MapErr;
 use billing::{BillingBackend, BillingConfig, BillingExt, PageRequest};
 use billing_conformance::sims::{SimTarget, Vendor};
 use billing_conformance::traces::TraceCapture;
 use billing_sim::{FaultConfig, SimOptions};
-use futures::future::BoxFuture;
 
 /// Keeps the Debug and Display of every error a call returns (whole-call failures and rejected
 /// usage events alike).
@@ -36,17 +34,14 @@ impl ErrorTexts {
     }
 }
 
-#[async_trait]
-impl Layer for ErrorTexts {
-    async fn around<'a, T>(&'a self, _call: Call<'a>, inner: BoxFuture<'a, T>) -> T
-    where
-        T: CallOutcome + Send + 'a,
-    {
-        let out = inner.await;
-        for e in out.errors() {
-            self.push(format!("{e}\n{e:?}\n{e:#?}"));
-        }
-        out
+impl ErrorTexts {
+    /// A layer keeping the text of every error that goes by.
+    fn layer(&self) -> MapErr {
+        let texts = self.clone();
+        MapErr::new(move |_op, e| {
+            texts.push(format!("{e}\n{e:?}\n{e:#?}"));
+            e
+        })
     }
 }
 
@@ -76,7 +71,7 @@ async fn no_secret_in_traces_debug_display_or_errors() {
         texts.push(format!("{config:?}\n{config:#?}"));
         let connected = target.connect("");
         texts.push(format!("{connected:?}\n{connected:#?}"));
-        let backend: Arc<dyn BillingBackend> = Arc::new(Layered::new(connected, errors.clone()));
+        let backend: Arc<dyn BillingBackend> = Arc::new(connected.layer(errors.layer()));
 
         // 1. The whole conformance suite, each scenario under its own key prefix.
         for (_, scenario) in billing_conformance::all() {
@@ -86,7 +81,7 @@ async fn no_secret_in_traces_debug_display_or_errors() {
 
         // 2. Faults: 500/503/429, dropped connections, answers after the client's timeout.
         let faulty: Arc<dyn BillingBackend> =
-            Arc::new(Layered::new(target.connect(FAULTY_HTTP), errors.clone()));
+            Arc::new(target.connect(FAULTY_HTTP).layer(errors.layer()));
         let sub = ctx.subscribed("faults", ctx.starter()).await;
         target.server().faults().set(FaultConfig {
             latency: std::time::Duration::from_millis(600),
@@ -104,10 +99,11 @@ async fn no_secret_in_traces_debug_display_or_errors() {
         let wrong_toml = target.toml("").replace(&vendor_secrets[0], WRONG_SECRET);
         let wrong_config = BillingConfig::from_toml_str(&wrong_toml).expect("valid config");
         texts.push(format!("{wrong_config:?}"));
-        let wrong: Arc<dyn BillingBackend> = Arc::new(Layered::new(
-            billing::connect(&wrong_config).expect("connect"),
-            errors.clone(),
-        ));
+        let wrong: Arc<dyn BillingBackend> = Arc::new(
+            billing::connect(&wrong_config)
+                .expect("connect")
+                .layer(errors.layer()),
+        );
         texts.push(format!("{wrong:?}"));
         let _ = wrong.get_customer(&sub.customer).await;
         let _ = wrong.ensure_customer(&ctx.new_customer("wrong")).await;

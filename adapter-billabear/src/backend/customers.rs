@@ -27,7 +27,9 @@ impl BillaBear {
             Error::invalid_input("BillaBear requires an email address for every customer")
         })?;
         Self::check_metadata(&new.metadata)?;
-        // BillaBear enforces no uniqueness on `reference`: look first, never create a second.
+        // BillaBear enforces no uniqueness on `reference`: look first, never create a second
+        // (through this backend; see `Capabilities::customer_writes_atomic`).
+        let _key = self.customer_locks.lock(&new.key).await;
         if self.customers.get(&new.key).is_some()
             || self.find_customer(op, &new.key).await?.is_some()
         {

@@ -90,8 +90,10 @@ impl CustomerStore for Lago {
         let op = Operation::CreateCustomer;
         new.validate()?;
         METADATA_LIMITS.check(&new.metadata)?;
-        // POST /customers would overwrite an existing customer: check first (nothing atomic
-        // exists; a concurrent create can still win the race).
+        // POST /customers would overwrite an existing customer: check first, one create,
+        // update or delete of a key at a time through this backend. Lago has no create-only
+        // call, so another process can still win the race (`customer_writes_atomic` is false).
+        let _key = self.customer_locks.lock(&new.key).await;
         if self.find_customer(&new.key, op).await?.is_some() {
             return Err(Error::already_exists(format!(
                 "a customer with key `{}` exists",
@@ -116,18 +118,30 @@ impl CustomerStore for Lago {
         }
         // Read first: the upsert would create a missing customer, and metadata entries keep
         // their ids only if we send them.
+        let _key = self.customer_locks.lock(key).await;
         let current = self
             .find_customer(key, op)
             .await?
             .ok_or_else(|| Error::not_found(format!("no customer `{key}`")))?;
-        match convert::patch_input(&current, patch) {
-            None => Ok(current),
-            Some(input) => self.upsert_customer(input, op).await,
+        let Some(input) = convert::patch_input(&current, patch) else {
+            return Ok(current);
+        };
+        let updated = self.upsert_customer(input, op).await?;
+        if updated.vendor_id != current.vendor_id {
+            // The customer read a moment ago was deleted meanwhile (by another process: this
+            // backend holds the key), and the upsert created a new one under the key.
+            return Err(Error::conflict(format!(
+                "customer `{key}` was deleted while it was being updated; the update created a \
+                 new customer under the key (Lago id {}), which may need deleting",
+                updated.vendor_id
+            )));
         }
+        Ok(updated)
     }
 
     async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
         let op = Operation::DeleteCustomer;
+        let _key = self.customer_locks.lock(key).await;
         self.end_subscriptions_of(key, op).await.map_err(|e| {
             if e.is_not_found() {
                 Error::not_found(format!("no customer `{key}`"))

@@ -14,12 +14,13 @@ use rust_decimal::Decimal;
 use crate::backend::{
     BackendInfo, BillingBackend, CustomerStore, SubscriptionStore, UsageReader, UsageRecorder,
 };
-use crate::capabilities::Capabilities;
+use crate::capabilities::{Capabilities, CustomerDeletion};
 use crate::catalog::{Catalog, Plan};
 use crate::customer::{Customer, CustomerPatch, CustomerStatus, NewCustomer};
 use crate::error::{Error, Result};
+use crate::faults::{FaultInjection, Faults, Faulty};
 use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
-use crate::layer::WithErrorContext;
+use crate::layer::{Layer, WithErrorContext};
 use crate::money::Money;
 use crate::page::{MAX_PAGE_LIMIT, Page, PageRequest};
 use crate::start::Start;
@@ -33,21 +34,49 @@ use state::{State, StoredEvent};
 
 const NAME: &str = "memory";
 
+/// Without `usage_backdated`, how far from now an event's timestamp may be (BillaBear's default
+/// tolerance).
+const BACKDATE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// A source of the current time.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// A complete backend held in memory, safe to share between tasks.
+/// A complete backend held in memory, safe to share between tasks: the embedded default and a
+/// test double for applications.
 ///
-/// It supports everything ([`Capabilities::full`]), removes customers on delete, decides
-/// `ChangeAt::VendorDefault` as Lago does (upgrades by annualised base fee apply now, downgrades
-/// at period end), and prices usage with the catalog's unit prices. Its errors carry the backend
-/// name `memory` and the operation ([`ErrorContext`](crate::layer::ErrorContext)).
+/// By default it supports everything ([`Capabilities::full`]), removes customers on delete,
+/// decides `ChangeAt::VendorDefault` as Lago does (upgrades by annualised base fee apply now,
+/// downgrades at period end), and prices usage with the catalog's unit prices. Its errors carry
+/// the backend name `memory` and the operation.
+///
+/// As a test double it can
+/// - take any [`Capabilities`], a vendor's real set included (each adapter exports its own as
+///   `capabilities()`), and then behaves as the contract says for each flag: `Unsupported` for
+///   what is switched off, customers closed rather than removed, duplicates counted again without
+///   deduplication, timestamps far from now refused without backdating;
+/// - fail calls as a [`Faults`] script says, per operation ([`InMemoryBackend::faults`]);
+/// - run on a clock the test moves ([`ManualClock`]).
+///
+/// ```
+/// use billing_core::memory::{InMemoryBackend, ManualClock};
+/// use billing_core::{Capabilities, CustomerDeletion, ErrorKind, Operation};
+///
+/// let mut caps = Capabilities::full();
+/// caps.customer_delete = Some(CustomerDeletion::Close);
+/// caps.usage_range = false;
+/// let clock = ManualClock::starting_now();
+/// let backend = InMemoryBackend::default()
+///     .with_capabilities(caps)
+///     .with_clock(clock.clock());
+/// backend.faults().fail_next(Operation::RecordUsage, ErrorKind::RateLimited, 1);
+/// clock.advance(std::time::Duration::from_secs(3600));
+/// ```
 #[derive(Debug)]
 pub struct InMemoryBackend {
-    inner: WithErrorContext<Memory>,
+    inner: WithErrorContext<Faulty<Memory>>,
 }
 
-/// The backend itself; [`InMemoryBackend`] adds the error context.
+/// The backend itself; [`InMemoryBackend`] adds fault injection and the error context.
 struct Memory {
     state: Mutex<State>,
     catalog: Catalog,
@@ -59,6 +88,7 @@ impl fmt::Debug for Memory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryBackend")
             .field("plans", &self.catalog.plans().count())
+            .field("capabilities", &self.capabilities)
             .finish_non_exhaustive()
     }
 }
@@ -79,7 +109,7 @@ impl InMemoryBackend {
             clock: Arc::new(Utc::now),
         };
         Self {
-            inner: WithErrorContext::new(memory),
+            inner: WithErrorContext::new(FaultInjection::default().layer(memory)),
         }
     }
 
@@ -88,23 +118,90 @@ impl InMemoryBackend {
         Self::new(Catalog::sample())
     }
 
-    /// Replaces the clock (for tests that move time forward).
-    pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.inner.get_mut().clock = clock;
+    /// Behaves as a backend with these capabilities (see the type's docs), for example a
+    /// vendor's: `InMemoryBackend::default().with_capabilities(adapter_killbill::capabilities())`.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.memory_mut().capabilities = capabilities;
         self
+    }
+
+    /// Replaces the clock (for tests that move time forward; see [`ManualClock`]).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.memory_mut().clock = clock;
+        self
+    }
+
+    /// The failure script: calls fail as it says, per operation, before reaching the backend
+    /// (or after, with the answer lost). Empty at first; change it at any time.
+    pub fn faults(&self) -> &Faults {
+        self.inner.get_ref().faults()
     }
 
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
-        &self.inner.get_ref().catalog
+        &self.inner.get_ref().get_ref().catalog
+    }
+
+    fn memory_mut(&mut self) -> &mut Memory {
+        self.inner.get_mut().get_mut()
     }
 }
 
-impl crate::layer::LayeredBackend for InMemoryBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
+/// A clock a test sets and moves: `clock()` gives the [`Clock`] for
+/// [`InMemoryBackend::with_clock`]; clones share the time.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// A clock standing at the current time (it does not move by itself).
+    pub fn starting_now() -> Self {
+        Self::new(Utc::now())
+    }
+
+    /// The time it shows.
+    pub fn now(&self) -> DateTime<Utc> {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the time.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+    }
+
+    /// Moves the time forward (a duration too large to represent leaves it unchanged).
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Ok(by) = chrono::Duration::from_std(by) {
+            let mut now = self
+                .now
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *now = now.checked_add_signed(by).unwrap_or(*now);
+        }
+    }
+
+    /// The [`Clock`] reading this one.
+    pub fn clock(&self) -> Clock {
+        let this = self.clone();
+        Arc::new(move || this.now())
     }
 }
+
+crate::delegate_backend!(InMemoryBackend => inner);
 
 impl Memory {
     fn now(&self) -> DateTime<Utc> {
@@ -170,6 +267,43 @@ impl Memory {
         }
     }
 
+    /// Without `usage_per_subscription`, usage is counted per customer and metric: a query is
+    /// answered only when no other running subscription of the customer meters a metric it
+    /// covers.
+    fn check_only_meter(
+        &self,
+        state: &mut State,
+        sub: &Subscription,
+        plan: &Plan,
+        metric: Option<&crate::MetricCode>,
+    ) -> Result<()> {
+        let covered: Vec<&crate::MetricCode> = match metric {
+            Some(m) => vec![m],
+            None => plan.charges.iter().map(|c| &c.metric).collect(),
+        };
+        for other in state.subscription_keys_of(&sub.customer) {
+            if other == sub.key {
+                continue;
+            }
+            let Ok(other) = self.settled(state, &other) else {
+                continue;
+            };
+            let Ok(other_plan) = self.plan(&other.plan) else {
+                continue;
+            };
+            if !other.status.is_ended()
+                && let Some(m) = covered.iter().find(|m| other_plan.charge(m).is_some())
+            {
+                return Err(Error::unsupported(format!(
+                    "another running subscription of customer `{}` meters `{m}`, and this \
+                     backend counts usage per customer and metric",
+                    sub.customer
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn record_one(&self, state: &mut State, event: &UsageEvent) -> EventOutcome {
         let reject = EventOutcome::Rejected;
         if let Err(e) = event.validate() {
@@ -193,12 +327,30 @@ impl Memory {
                 event.subscription
             )));
         }
+        let now = self.now();
+        let timestamp = if self.capabilities.usage_backdated {
+            event.timestamp
+        } else {
+            // Attributed to the time of receipt; a timestamp too far from it is refused.
+            let off = (event.timestamp - now).abs();
+            if off > chrono::Duration::from_std(BACKDATE_TOLERANCE).unwrap_or(chrono::Duration::MAX)
+            {
+                return reject(Error::unsupported(format!(
+                    "this backend stamps events with the time it receives them; event {} is \
+                     dated more than {} s away",
+                    event.id,
+                    BACKDATE_TOLERANCE.as_secs()
+                )));
+            }
+            now.trunc_subsecs(3)
+        };
         let stored = StoredEvent {
-            timestamp: event.timestamp,
+            timestamp,
             metric: event.metric.clone(),
             quantity: event.quantity,
         };
-        if state.record(&event.subscription, &event.id, stored) {
+        let dedup = self.capabilities.usage_dedup_by_event_id;
+        if state.record(&event.subscription, &event.id, stored, dedup) {
             EventOutcome::Accepted
         } else {
             EventOutcome::Duplicate
@@ -242,6 +394,11 @@ fn annualised_minor(plan: &Plan) -> i128 {
 impl CustomerStore for Memory {
     async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
         new.validate()?;
+        if self.capabilities.customer_email_required && new.email.is_none() {
+            return Err(Error::invalid_input(
+                "this backend requires an email address for every customer",
+            ));
+        }
         self.check_metadata(&new.metadata)?;
         let mut state = self.lock();
         if state.customer(&new.key).is_some() {
@@ -264,6 +421,9 @@ impl CustomerStore for Memory {
     }
 
     async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
+        if !self.capabilities.customer_update {
+            return Err(Error::unsupported("updating customers"));
+        }
         patch.validate()?;
         if let Some(m) = &patch.metadata {
             self.check_metadata(m)?;
@@ -277,9 +437,14 @@ impl CustomerStore for Memory {
     }
 
     async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
+        let Some(deletion) = self.capabilities.customer_delete else {
+            return Err(Error::unsupported("deleting customers"));
+        };
         let mut state = self.lock();
-        if state.customer(key).is_none() {
-            return Err(Error::not_found(format!("no customer `{key}`")));
+        match state.customer(key) {
+            None => return Err(Error::not_found(format!("no customer `{key}`"))),
+            Some(c) if c.status == CustomerStatus::Closed => return Ok(()),
+            Some(_) => {}
         }
         let now = self.now();
         for sub_key in state.subscription_keys_of(key) {
@@ -292,8 +457,15 @@ impl CustomerStore for Memory {
                 sub.current_period = None;
             }
         }
-        if let Some(mut removed) = state.remove_customer(key) {
-            removed.status = CustomerStatus::Closed;
+        match deletion {
+            CustomerDeletion::Remove => {
+                state.remove_customer(key);
+            }
+            CustomerDeletion::Close => {
+                if let Some(c) = state.customer_mut(key) {
+                    c.status = CustomerStatus::Closed;
+                }
+            }
         }
         Ok(())
     }
@@ -378,6 +550,13 @@ impl SubscriptionStore for Memory {
         key: &SubscriptionKey,
         at: CancelAt,
     ) -> Result<Subscription> {
+        let allowed = match at {
+            CancelAt::Now => self.capabilities.cancel_now,
+            CancelAt::PeriodEnd => self.capabilities.cancel_at_period_end,
+        };
+        if !allowed {
+            return Err(Error::unsupported(format!("cancelling {at:?}")));
+        }
         let mut state = self.lock();
         let mut sub = self.settled(&mut state, key)?;
         let now = self.now();
@@ -407,6 +586,14 @@ impl SubscriptionStore for Memory {
         plan: &PlanCode,
         at: ChangeAt,
     ) -> Result<Subscription> {
+        let allowed = match at {
+            ChangeAt::Now => self.capabilities.change_plan_now,
+            ChangeAt::PeriodEnd => self.capabilities.change_plan_at_period_end,
+            ChangeAt::VendorDefault => self.capabilities.change_plan_vendor_default,
+        };
+        if !allowed {
+            return Err(Error::unsupported(format!("changing plans {at:?}")));
+        }
         let mut state = self.lock();
         let mut sub = self.settled(&mut state, key)?;
         let new_plan = self.plan(plan)?;
@@ -444,9 +631,17 @@ impl SubscriptionStore for Memory {
 impl UsageRecorder for Memory {
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let mut state = self.lock();
+        // A repeat within the batch is never recorded twice, with or without deduplication
+        // (the adapters never send it).
+        let mut batch = std::collections::HashSet::new();
         events
             .iter()
-            .map(|e| self.record_one(&mut state, e))
+            .map(|e| {
+                if !batch.insert((&e.subscription, &e.id)) && e.validate().is_ok() {
+                    return EventOutcome::Duplicate;
+                }
+                self.record_one(&mut state, e)
+            })
             .collect()
     }
 }
@@ -454,6 +649,13 @@ impl UsageRecorder for Memory {
 #[async_trait]
 impl UsageReader for Memory {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
+        let allowed = match query.period {
+            UsagePeriod::Current => self.capabilities.usage_current_period,
+            UsagePeriod::Range { .. } => self.capabilities.usage_range,
+        };
+        if !allowed {
+            return Err(Error::unsupported(format!("usage over {:?}", query.period)));
+        }
         query.validate()?;
         if let Some(m) = &query.metric
             && self.catalog.metric(m).is_none()
@@ -481,6 +683,9 @@ impl UsageReader for Memory {
             },
         };
         let plan = self.plan(&sub.plan)?;
+        if !self.capabilities.usage_per_subscription {
+            self.check_only_meter(&mut state, &sub, plan, query.metric.as_ref())?;
+        }
         let mut totals: std::collections::BTreeMap<crate::MetricCode, Decimal> =
             std::collections::BTreeMap::new();
         if let Some(m) = &query.metric {

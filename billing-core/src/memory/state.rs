@@ -105,15 +105,21 @@ impl State {
         Ok(page_after(index, after, limit, Clone::clone))
     }
 
-    /// Records an event unless its id was already seen for the subscription; returns whether it
-    /// was new.
-    pub fn record(&mut self, sub: &SubscriptionKey, id: &EventId, event: StoredEvent) -> bool {
-        if !self
+    /// Records an event unless `dedup` and its id was already seen for the subscription;
+    /// returns whether it was recorded.
+    pub fn record(
+        &mut self,
+        sub: &SubscriptionKey,
+        id: &EventId,
+        event: StoredEvent,
+        dedup: bool,
+    ) -> bool {
+        let new = self
             .seen_events
             .entry(sub.clone())
             .or_default()
-            .insert(id.clone())
-        {
+            .insert(id.clone());
+        if !new && dedup {
             return false;
         }
         self.events.entry(sub.clone()).or_default().push(event);

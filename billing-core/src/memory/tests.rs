@@ -6,20 +6,74 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::catalog::sample;
+use crate::error::{ErrorKind, Operation};
 
+/// A backend on a [`ManualClock`] standing at 2026-01-10, and the clock's time in seconds
+/// (set by the tests through `set_secs`).
 fn clocked() -> (InMemoryBackend, Arc<AtomicI64>) {
-    let t = Arc::new(AtomicI64::new(
-        Utc.with_ymd_and_hms(2026, 1, 10, 0, 0, 0)
-            .unwrap()
-            .timestamp(),
-    ));
-    let tc = t.clone();
-    let clock: Clock = Arc::new(move || {
-        Utc.timestamp_opt(tc.load(Ordering::SeqCst), 0)
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 10, 0, 0, 0).unwrap());
+    let t = Arc::new(AtomicI64::new(clock.now().timestamp()));
+    let (tc, manual) = (t.clone(), clock.clone());
+    // The tests move time by storing seconds; the clock follows them.
+    let follow: Clock = Arc::new(move || {
+        let at = Utc
+            .timestamp_opt(tc.load(Ordering::SeqCst), 0)
             .single()
-            .unwrap()
+            .unwrap();
+        manual.set(at);
+        manual.now()
     });
-    (InMemoryBackend::with_sample_catalog().with_clock(clock), t)
+    (InMemoryBackend::with_sample_catalog().with_clock(follow), t)
+}
+
+#[tokio::test]
+async fn a_manual_clock_moves_periods_and_faults_fail_per_operation() {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 31, 23, 0, 0).unwrap());
+    let b = InMemoryBackend::with_sample_catalog().with_clock(clock.clock());
+    let s = subscribed(&b).await;
+    let before = b
+        .get_subscription(&s)
+        .await
+        .unwrap()
+        .current_period
+        .unwrap();
+    clock.advance(std::time::Duration::from_secs(31 * 86_400));
+    let after = b
+        .get_subscription(&s)
+        .await
+        .unwrap()
+        .current_period
+        .unwrap();
+    assert!(after.start >= before.end, "{before:?} then {after:?}");
+
+    b.faults()
+        .fail_next(Operation::GetSubscription, ErrorKind::Unavailable, 1);
+    let e = b.get_subscription(&s).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert_eq!(e.backend(), Some("memory"));
+    assert_eq!(e.operation(), Some(Operation::GetSubscription));
+    assert!(b.get_subscription(&s).await.is_ok(), "used up");
+}
+
+#[tokio::test]
+async fn a_closing_backend_keeps_the_customer_and_its_key() {
+    let mut caps = Capabilities::full();
+    caps.customer_delete = Some(CustomerDeletion::Close);
+    let b = InMemoryBackend::with_sample_catalog().with_capabilities(caps);
+    let s = subscribed(&b).await;
+    let c = CustomerKey::new("c").unwrap();
+    b.delete_customer(&c).await.unwrap();
+    assert_eq!(
+        b.get_customer(&c).await.unwrap().status,
+        CustomerStatus::Closed
+    );
+    assert_eq!(
+        b.get_subscription(&s).await.unwrap().status,
+        SubscriptionStatus::Canceled
+    );
+    b.delete_customer(&c).await.unwrap();
+    let again = b.create_customer(&NewCustomer::new(c)).await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::AlreadyExists);
 }
 
 async fn subscribed(b: &InMemoryBackend) -> SubscriptionKey {

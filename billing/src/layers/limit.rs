@@ -1,35 +1,155 @@
 //! The concurrency-limit layer: at most N calls in flight through one backend.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use futures::future::BoxFuture;
+use billing_core::layer::{Layer, LayeredBackend};
+use billing_core::{
+    BillingBackend, CancelAt, ChangeAt, Customer, CustomerKey, CustomerPatch, EventOutcome,
+    NewCustomer, NewSubscription, Page, PageRequest, PlanCode, Result, Subscription,
+    SubscriptionKey, UsageEvent, UsageQuery, UsageSummary,
+};
 use tokio::sync::Semaphore;
 
-use super::layered::{Call, CallOutcome, Layer};
-
 /// Lets at most `max` calls run at once; the others wait their turn (fairly, in arrival order).
-#[derive(Debug)]
+/// Backends made by one layer value share its limit.
+#[derive(Debug, Clone)]
 pub struct ConcurrencyLimit {
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
 }
 
 impl ConcurrencyLimit {
     /// At most `max` calls at once (at least one).
     pub fn new(max: usize) -> Self {
         Self {
-            permits: Semaphore::new(max.max(1)),
+            permits: Arc::new(Semaphore::new(max.max(1))),
         }
     }
 }
 
-#[async_trait]
-impl Layer for ConcurrencyLimit {
-    async fn around<'a, T>(&'a self, _call: Call<'a>, inner: BoxFuture<'a, T>) -> T
-    where
-        T: CallOutcome + Send + 'a,
-    {
+impl<B: BillingBackend> Layer<B> for ConcurrencyLimit {
+    type Backend = Limited<B>;
+
+    fn layer(&self, inner: B) -> Limited<B> {
+        Limited {
+            inner,
+            permits: Arc::clone(&self.permits),
+        }
+    }
+}
+
+/// A backend behind a [`ConcurrencyLimit`].
+#[derive(Debug)]
+pub struct Limited<B> {
+    inner: B,
+    permits: Arc<Semaphore>,
+}
+
+impl<B: BillingBackend> Limited<B> {
+    async fn limited<T>(&self, call: impl Future<Output = T>) -> T {
         // The semaphore is never closed, so acquiring cannot fail; if it ever did, running the
         // call unthrottled is better than failing it.
         let _permit = self.permits.acquire().await.ok();
-        inner.await
+        call.await
+    }
+}
+
+#[async_trait]
+impl<B: BillingBackend> LayeredBackend for Limited<B> {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+
+    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
+        self.limited(self.inner.create_customer(new)).await
+    }
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
+        self.limited(self.inner.get_customer(key)).await
+    }
+    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
+        self.limited(self.inner.update_customer(key, patch)).await
+    }
+    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
+        self.limited(self.inner.delete_customer(key)).await
+    }
+    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
+        self.limited(self.inner.list_customers(page)).await
+    }
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        self.limited(self.inner.create_subscription(new)).await
+    }
+    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
+        self.limited(self.inner.get_subscription(key)).await
+    }
+    async fn list_subscriptions(
+        &self,
+        customer: &CustomerKey,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>> {
+        self.limited(self.inner.list_subscriptions(customer, page))
+            .await
+    }
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription> {
+        self.limited(self.inner.cancel_subscription(key, at)).await
+    }
+    async fn change_plan(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription> {
+        self.limited(self.inner.change_plan(key, plan, at)).await
+    }
+    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
+        self.limited(self.inner.record_usage(events)).await
+    }
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
+        self.limited(self.inner.usage(query)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use billing_core::{BillingExt, CustomerStore, InMemoryBackend};
+
+    /// Counts the calls in flight and keeps each one running for a while.
+    #[derive(Debug, Default)]
+    struct Slow {
+        inner: InMemoryBackend,
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl LayeredBackend for Slow {
+        fn inner(&self) -> &dyn BillingBackend {
+            &self.inner
+        }
+        async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(n, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            self.inner.get_customer(key).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_most_max_calls_run_at_once() {
+        let slow = Arc::new(Slow::default());
+        let limited = Arc::clone(&slow).layer(ConcurrencyLimit::new(3));
+        let key = CustomerKey::new("k").unwrap_or_else(|e| panic!("{e}"));
+        let calls = (0..10).map(|_| CustomerStore::get_customer(&limited, &key));
+        let results = futures::future::join_all(calls).await;
+        assert_eq!(results.len(), 10);
+        assert_eq!(slow.most.load(Ordering::SeqCst), 3);
     }
 }

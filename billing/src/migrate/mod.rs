@@ -167,7 +167,7 @@ impl<'a> Migration<'a> {
         let dry_run = self.options.dry_run;
         let route = format!("{} -> {}", describe(self.from), describe(self.to));
         let mut state = match (&self.checkpoint, dry_run) {
-            (Some(file), false) => file.load()?,
+            (Some(file), false) => file.load().await?,
             _ => Checkpoint::default(),
         };
         if let (Some(file), Some(theirs)) = (&self.checkpoint, &state.route)
@@ -220,7 +220,7 @@ impl<'a> Migration<'a> {
             state.done = next.is_none();
             state.cursor = next.clone();
             if let (Some(file), false) = (&self.checkpoint, dry_run) {
-                file.save(&state)?;
+                file.save(&state).await?;
             }
             self.notify(Progress::Page {
                 pages: state.pages,

@@ -1,0 +1,365 @@
+//! Fault injection: a script of failures per operation, and the layer that plays it. For
+//! application tests ("what does my code do when the billing vendor is down, throttles, or loses
+//! the answer to a write?"), over any backend; the in-memory backend carries one built in.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::backend::BillingBackend;
+use crate::customer::{Customer, CustomerPatch, NewCustomer};
+use crate::error::{Error, Operation, Result};
+use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
+use crate::layer::{Layer, LayeredBackend};
+use crate::page::{Page, PageRequest};
+use crate::subscription::{CancelAt, ChangeAt, NewSubscription, Subscription};
+use crate::usage::{EventOutcome, UsageEvent, UsageQuery, UsageSummary};
+
+/// When an injected failure strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timing {
+    /// Instead of the call: the backend never sees it.
+    Before,
+    /// After the call ran: its effect stays, its answer is lost (a timeout after a write).
+    After,
+}
+
+#[derive(Debug)]
+struct Rule {
+    operation: Option<Operation>,
+    error: Error,
+    timing: Timing,
+    /// Calls left to fail; `None` for every call until cleared.
+    remaining: Option<u32>,
+}
+
+#[derive(Debug, Default)]
+struct Script {
+    rules: Vec<Rule>,
+    injected: u64,
+}
+
+/// A script of failures, shared: clones are the same script, so a test keeps one and changes it
+/// while the backend runs.
+///
+/// Rules are tried in the order they were added; the first that matches a call (its operation,
+/// or any operation) and has calls left is used up by one. A failed `record_usage` rejects every
+/// event of the batch with the error.
+///
+/// ```
+/// use billing_core::layer::{FaultInjection, Faults};
+/// use billing_core::{BillingExt, CustomerKey, ErrorKind, InMemoryBackend, Operation};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> billing_core::Result<()> {
+/// let faults = Faults::new();
+/// let backend = InMemoryBackend::default().layer(FaultInjection::new(faults.clone()));
+/// faults.fail_next(Operation::GetCustomer, ErrorKind::Unavailable, 1);
+/// let key = CustomerKey::new("acme")?;
+/// let e = billing_core::CustomerStore::get_customer(&backend, &key).await.unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::Unavailable);
+/// assert!(e.is_temporary());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct Faults {
+    script: Arc<Mutex<Script>>,
+}
+
+impl fmt::Debug for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let script = self.lock();
+        f.debug_struct("Faults")
+            .field("rules", &script.rules.len())
+            .field("injected", &script.injected)
+            .finish()
+    }
+}
+
+impl Faults {
+    /// An empty script: nothing fails.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Script> {
+        // Every change is one push or one counter update: a poisoned lock is still consistent.
+        self.script.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, operation: Option<Operation>, error: Error, timing: Timing, times: Option<u32>) {
+        self.lock().rules.push(Rule {
+            operation,
+            error,
+            timing,
+            remaining: times,
+        });
+    }
+
+    /// The next `times` calls of `operation` fail with `error` before reaching the backend.
+    pub fn fail_next(&self, operation: Operation, error: impl Into<Error>, times: u32) -> &Self {
+        self.push(Some(operation), error.into(), Timing::Before, Some(times));
+        self
+    }
+
+    /// Every call of `operation` fails with `error` before reaching the backend, until
+    /// [`Faults::clear`].
+    pub fn fail_always(&self, operation: Operation, error: impl Into<Error>) -> &Self {
+        self.push(Some(operation), error.into(), Timing::Before, None);
+        self
+    }
+
+    /// The next `times` calls of any operation fail with `error` before reaching the backend.
+    pub fn fail_next_any(&self, error: impl Into<Error>, times: u32) -> &Self {
+        self.push(None, error.into(), Timing::Before, Some(times));
+        self
+    }
+
+    /// The next `times` calls of `operation` run, and their answer is replaced by `error`: the
+    /// write happened, the caller cannot know (a timeout or a dropped connection after the
+    /// vendor committed).
+    pub fn lose_answer_next(
+        &self,
+        operation: Operation,
+        error: impl Into<Error>,
+        times: u32,
+    ) -> &Self {
+        self.push(Some(operation), error.into(), Timing::After, Some(times));
+        self
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        self.lock().rules.clear();
+    }
+
+    /// How many failures were injected so far.
+    pub fn injected(&self) -> u64 {
+        self.lock().injected
+    }
+
+    /// The failure for the next call of `operation` at `timing`, using it up.
+    fn take(&self, operation: Operation, timing: Timing) -> Option<Error> {
+        let mut script = self.lock();
+        let i = script.rules.iter().position(|r| {
+            r.timing == timing
+                && r.operation.is_none_or(|o| o == operation)
+                && r.remaining != Some(0)
+        })?;
+        let rule = &mut script.rules[i];
+        if let Some(n) = &mut rule.remaining {
+            *n -= 1;
+        }
+        let error = rule.error.clone();
+        if rule.remaining == Some(0) {
+            script.rules.remove(i);
+        }
+        script.injected += 1;
+        Some(error)
+    }
+
+    /// Runs `call` as the script says for `operation`.
+    async fn run<T, F>(&self, operation: Operation, call: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        if let Some(e) = self.take(operation, Timing::Before) {
+            return Err(e);
+        }
+        let out = call.await;
+        match self.take(operation, Timing::After) {
+            Some(e) => Err(e),
+            None => out,
+        }
+    }
+}
+
+/// The fault-injection layer: plays a [`Faults`] script over any backend.
+#[derive(Debug, Clone, Default)]
+pub struct FaultInjection {
+    faults: Faults,
+}
+
+impl FaultInjection {
+    /// A layer playing `faults` (keep a clone to change the script while the backend runs).
+    pub fn new(faults: Faults) -> Self {
+        Self { faults }
+    }
+}
+
+impl<B: BillingBackend> Layer<B> for FaultInjection {
+    type Backend = Faulty<B>;
+
+    fn layer(&self, inner: B) -> Faulty<B> {
+        Faulty {
+            inner,
+            faults: self.faults.clone(),
+        }
+    }
+}
+
+/// A backend whose calls fail as its [`Faults`] script says (see [`FaultInjection`]).
+///
+/// # Behavior
+/// Differs from the inner backend's contract exactly where the script says: a call it fails
+/// returns the scripted error (before reaching the backend, or after it for
+/// [`Faults::lose_answer_next`]); every other call passes through unchanged.
+#[derive(Debug)]
+pub struct Faulty<B> {
+    inner: B,
+    faults: Faults,
+}
+
+impl<B> Faulty<B> {
+    /// The script.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The wrapped backend.
+    pub fn get_ref(&self) -> &B {
+        &self.inner
+    }
+
+    /// The wrapped backend, mutably.
+    pub fn get_mut(&mut self) -> &mut B {
+        &mut self.inner
+    }
+}
+
+#[async_trait]
+impl<B: BillingBackend> LayeredBackend for Faulty<B> {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+
+    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
+        let call = self.inner.create_customer(new);
+        self.faults.run(Operation::CreateCustomer, call).await
+    }
+    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
+        let call = self.inner.get_customer(key);
+        self.faults.run(Operation::GetCustomer, call).await
+    }
+    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
+        let call = self.inner.update_customer(key, patch);
+        self.faults.run(Operation::UpdateCustomer, call).await
+    }
+    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
+        let call = self.inner.delete_customer(key);
+        self.faults.run(Operation::DeleteCustomer, call).await
+    }
+    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
+        let call = self.inner.list_customers(page);
+        self.faults.run(Operation::ListCustomers, call).await
+    }
+    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        let call = self.inner.create_subscription(new);
+        self.faults.run(Operation::CreateSubscription, call).await
+    }
+    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
+        let call = self.inner.get_subscription(key);
+        self.faults.run(Operation::GetSubscription, call).await
+    }
+    async fn list_subscriptions(
+        &self,
+        customer: &CustomerKey,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>> {
+        let call = self.inner.list_subscriptions(customer, page);
+        self.faults.run(Operation::ListSubscriptions, call).await
+    }
+    async fn cancel_subscription(
+        &self,
+        key: &SubscriptionKey,
+        at: CancelAt,
+    ) -> Result<Subscription> {
+        let call = self.inner.cancel_subscription(key, at);
+        self.faults.run(Operation::CancelSubscription, call).await
+    }
+    async fn change_plan(
+        &self,
+        key: &SubscriptionKey,
+        plan: &PlanCode,
+        at: ChangeAt,
+    ) -> Result<Subscription> {
+        let call = self.inner.change_plan(key, plan, at);
+        self.faults.run(Operation::ChangePlan, call).await
+    }
+    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
+        let call = async { Ok(self.inner.record_usage(events).await) };
+        match self.faults.run(Operation::RecordUsage, call).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => events
+                .iter()
+                .map(|_| EventOutcome::Rejected(e.clone()))
+                .collect(),
+        }
+    }
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
+        let call = self.inner.usage(query);
+        self.faults.run(Operation::Usage, call).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::memory::InMemoryBackend;
+    use crate::{BillingExt, CustomerStore, UsageRecorder};
+
+    fn key(k: &str) -> CustomerKey {
+        CustomerKey::new(k).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn scripted_failures_are_used_up_in_order() {
+        let faults = Faults::new();
+        let b = InMemoryBackend::default().layer(FaultInjection::new(faults.clone()));
+        faults
+            .fail_next(Operation::CreateCustomer, ErrorKind::RateLimited, 2)
+            .fail_always(Operation::GetCustomer, ErrorKind::Unavailable);
+        let new = NewCustomer::new(key("a"));
+        for _ in 0..2 {
+            let e = CustomerStore::create_customer(&b, &new).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::RateLimited);
+        }
+        assert!(CustomerStore::create_customer(&b, &new).await.is_ok());
+        for _ in 0..3 {
+            let e = CustomerStore::get_customer(&b, &key("a"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unavailable);
+        }
+        assert_eq!(faults.injected(), 5);
+        faults.clear();
+        assert!(CustomerStore::get_customer(&b, &key("a")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_keeps_the_write_and_a_batch_fails_whole() {
+        let faults = Faults::new();
+        let b = InMemoryBackend::default().layer(FaultInjection::new(faults.clone()));
+        faults.lose_answer_next(Operation::CreateCustomer, ErrorKind::Timeout, 1);
+        let new = NewCustomer::new(key("b"));
+        let e = CustomerStore::create_customer(&b, &new).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert!(
+            CustomerStore::get_customer(&b, &key("b")).await.is_ok(),
+            "written"
+        );
+        faults.fail_next_any(ErrorKind::Unavailable, 1);
+        let event = UsageEvent::new(
+            crate::EventId::new("e").unwrap_or_else(|e| panic!("{e}")),
+            SubscriptionKey::new("s").unwrap_or_else(|e| panic!("{e}")),
+            crate::MetricCode::new("m").unwrap_or_else(|e| panic!("{e}")),
+            1.into(),
+        );
+        let outcomes = UsageRecorder::record_usage(&b, &[event.clone(), event]).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.error_kind() == Some(ErrorKind::Unavailable))
+        );
+    }
+}
