@@ -76,6 +76,12 @@ async fn main() -> billing::Result<()> {
             EventOutcome::Accepted => "accepted".to_owned(),
             EventOutcome::Duplicate => "duplicate, not counted again".to_owned(),
             EventOutcome::Rejected(err) => format!("rejected ({})", err.kind()),
+            // The answer was lost after the request may have been applied (never on the
+            // in-memory backend). Resend only where the vendor deduplicates by event id.
+            EventOutcome::Unknown(err) if backend.capabilities().usage_dedup_by_event_id => {
+                format!("unknown ({}): resend, it counts once", err.kind())
+            }
+            EventOutcome::Unknown(err) => format!("unknown ({}): hold for a decision", err.kind()),
         };
         println!("  {:<6} {:>5}  {text}", e.id, e.quantity);
     }

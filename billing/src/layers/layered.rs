@@ -29,8 +29,8 @@ pub trait CallOutcome {
     /// The error, if the call failed as a whole.
     fn failure(&self) -> Option<&Error>;
 
-    /// Every error the result carries: the call's failure, or each rejected event of a usage
-    /// batch (whose call as a whole never fails).
+    /// Every error the result carries: the call's failure, or each rejected or unknown event of
+    /// a usage batch (whose call as a whole never fails).
     fn errors(&self) -> Vec<&Error> {
         self.failure().into_iter().collect()
     }
@@ -48,12 +48,7 @@ impl CallOutcome for Vec<EventOutcome> {
     }
 
     fn errors(&self) -> Vec<&Error> {
-        self.iter()
-            .filter_map(|o| match o {
-                EventOutcome::Rejected(e) => Some(e),
-                _ => None,
-            })
-            .collect()
+        self.iter().filter_map(EventOutcome::error).collect()
     }
 }
 
