@@ -14,7 +14,14 @@ pub const ENV_PREFIX: &str = "BILLING_";
 
 /// Top-level keys a configuration may have. Vendor sections are accepted (and ignored) even when
 /// their adapter is not compiled in, so one file serves builds with different features.
-const SECTIONS: &[&str] = &["provider", "http", "lago", "killbill", "billabear"];
+const SECTIONS: &[&str] = &[
+    "provider",
+    "http",
+    "lago",
+    "killbill",
+    "billabear",
+    "outbox",
+];
 
 /// Which backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +75,9 @@ pub struct BillingConfig {
     /// HTTP settings for vendor backends.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The `[outbox]` section: durable usage recording ([`crate::outbox::OutboxConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<crate::outbox::OutboxConfig>,
     /// The `[lago]` section (feature `lago`): `base_url` and `api_key`.
     #[cfg(feature = "lago")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +115,7 @@ impl BillingConfig {
         Self {
             provider: Provider::Memory,
             http: HttpConfig::default(),
+            outbox: None,
             #[cfg(feature = "lago")]
             lago: None,
             #[cfg(not(feature = "lago"))]
@@ -181,6 +192,9 @@ impl BillingConfig {
         }
         let config: Self = figment.extract().map_err(figment_error)?;
         config.http.validate()?;
+        if let Some(outbox) = &config.outbox {
+            outbox.validate()?;
+        }
         Ok(config)
     }
 }

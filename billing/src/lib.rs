@@ -25,6 +25,7 @@ mod config;
 mod connect;
 pub mod layers;
 pub mod migrate;
+pub mod outbox;
 
 pub use config::{BillingConfig, ENV_PREFIX, Provider};
 pub use connect::{connect, is_compiled_in};
