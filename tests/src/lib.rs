@@ -18,6 +18,8 @@ pub mod bad_input;
 pub mod customers;
 pub mod hostile;
 pub mod malformed;
+pub mod outbox;
+pub mod postgres;
 pub mod routes;
 pub mod sims;
 pub mod soak;

@@ -25,19 +25,31 @@ impl Conn {
         }
     }
 
+    /// Opens the connection now, creating the schema.
+    pub(crate) async fn open(&self) -> Result<()> {
+        let mut guard = self.client.lock().await;
+        *guard = Some(connect(&self.url, self.read_only, true).await?);
+        Ok(())
+    }
+
     /// The connection, opened if it is not (or no longer) open.
     pub(crate) async fn get(&self) -> Result<MutexGuard<'_, Option<Client>>> {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(connect(&self.url, self.read_only).await?);
+            // The schema was made when the store was opened.
+            *guard = Some(connect(&self.url, self.read_only, false).await?);
         }
         Ok(guard)
     }
 }
 
-/// Connects (never showing the URL, which may hold a password), creates the schema unless
-/// read-only, and checks its version.
-pub(crate) async fn connect(url: &PostgresUrl, read_only: bool) -> Result<Client> {
+/// Connects (never showing the URL, which may hold a password), creates the schema if asked
+/// (and not read-only), and checks its version.
+pub(crate) async fn connect(
+    url: &PostgresUrl,
+    read_only: bool,
+    create_schema: bool,
+) -> Result<Client> {
     let config: tokio_postgres::Config = url.expose().parse().map_err(|_| {
         Error::config(
             "outbox.store",
@@ -63,7 +75,7 @@ pub(crate) async fn connect(url: &PostgresUrl, read_only: bool) -> Result<Client
             .batch_execute("SET default_transaction_read_only = on")
             .await
             .map_err(pg_error)?;
-    } else {
+    } else if create_schema {
         let tx = client.transaction().await.map_err(pg_error)?;
         tx.batch_execute(sql::SCHEMA).await.map_err(pg_error)?;
         tx.commit().await.map_err(pg_error)?;

@@ -58,7 +58,12 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> Error {
             "the outbox's PostgreSQL database failed",
         ),
     };
-    Error::new(kind, format!("{what}: {e}"))
+    // The driver's `Display` of a server error is only "db error": use the server's message.
+    let detail = e.as_db_error().map_or_else(
+        || e.to_string(),
+        |db| format!("{} ({})", db.message(), db.code().code()),
+    );
+    Error::new(kind, format!("{what}: {detail}"))
         .with_temporary(temporary)
         .with_backend("outbox")
         .with_source(e)

@@ -59,7 +59,7 @@ impl PostgresStore {
 
     pub(crate) async fn connect_with(url: &PostgresUrl, read_only: bool) -> Result<Self> {
         let ops = Conn::new(url.clone(), read_only);
-        drop(ops.get().await?);
+        ops.open().await?;
         let writer = Conn::new(url.clone(), read_only);
         let (inserts, rx) = mpsc::unbounded_channel();
         tokio::spawn(write_loop(writer, rx));

@@ -1,6 +1,5 @@
-//! Test support for the outbox tests: a backend whose usage answers can be scripted, over the
-//! in-memory backend, and a world with a customer and a subscription.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! A backend whose usage answers can be scripted, over the in-memory backend, and a world with
+//! a customer and a subscription.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +20,7 @@ pub type Script = Box<dyn Fn(&UsageEvent, u32) -> Option<EventOutcome> + Send + 
 
 /// The in-memory backend with scripted usage answers and a configurable deduplication flag.
 pub struct Scripted {
+    /// The backend answering everything the script leaves alone.
     pub inner: InMemoryBackend,
     caps: Capabilities,
     script: Mutex<Script>,
@@ -35,6 +35,7 @@ impl fmt::Debug for Scripted {
 }
 
 impl Scripted {
+    /// A backend deduplicating by event id or not, taking `batch_max` events per call.
     pub fn new(dedup: bool, batch_max: usize, script: Script) -> Arc<Self> {
         let inner = InMemoryBackend::with_sample_catalog();
         let mut caps = inner.capabilities().clone();
