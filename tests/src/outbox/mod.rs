@@ -3,6 +3,7 @@
 
 pub mod scenarios;
 pub mod scripted;
+pub mod worker;
 
 use billing::outbox::OutboxConfig;
 use futures::future::BoxFuture;
