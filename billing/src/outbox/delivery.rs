@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::clock::now_ms;
 use super::config::OutboxConfig;
+use super::counters::Counters;
 use super::destination::Destination;
 use super::retry::RetryPolicy;
 use super::store::{ClaimRequest, Claimed, OutboxStore, Settle, Settlement};
@@ -22,6 +23,7 @@ pub(crate) struct Engine {
     pub(crate) store: Arc<dyn OutboxStore>,
     pub(crate) config: OutboxConfig,
     pub(crate) owner: String,
+    pub(crate) counters: Counters,
 }
 
 /// One destination's loop.
@@ -293,7 +295,7 @@ impl Lane {
             )
             .await
         {
-            Ok(0) => {}
+            Ok(0) => self.engine.counters.add(&settlements),
             Ok(lost) => tracing::warn!(
                 target: "billing::outbox",
                 destination = %self.destination.name,

@@ -47,6 +47,7 @@
 
 mod clock;
 mod config;
+mod counters;
 mod delivery;
 mod destination;
 mod location;
@@ -63,6 +64,7 @@ mod store;
 mod verdict;
 
 pub use config::OutboxConfig;
+pub use counters::DeliveryCounters;
 pub use destination::{Destination, EventFilter, MAX_DESTINATION_NAME};
 pub use location::{PostgresUrl, StoreLocation};
 pub use queue::{Outbox, ParkedDelivery};

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use super::clock::now_ms;
 use super::config::OutboxConfig;
+use super::counters::{Counters, DeliveryCounters};
 use super::delivery::{Engine, Lane};
 use super::destination::Destination;
 use super::open::open_store;
@@ -116,6 +117,7 @@ impl Outbox {
                     store,
                     config: config.clone(),
                     owner,
+                    counters: Counters::default(),
                 }),
                 destinations,
                 wakes,
@@ -131,6 +133,12 @@ impl Outbox {
     /// The destinations.
     pub fn destinations(&self) -> &[Destination] {
         &self.inner.destinations
+    }
+
+    /// What this process's deliveries from this outbox settled so far (the store's
+    /// [`Outbox::stats`] say what is left, for every process).
+    pub fn counters(&self) -> DeliveryCounters {
+        self.inner.engine.counters.read()
     }
 
     /// Commits `events` to the store and returns once they are durable (SQLite: synced to

@@ -9,7 +9,8 @@
 //! destination is named after the provider. With `--record` it first records N events
 //! (`PREFIX-0` .. `PREFIX-{N-1}`, metric `api_calls`, quantity `1 + i % 5`, spread over the
 //! subscriptions) and prints `recorded N`. Then it delivers until the outbox is drained (or the
-//! time is up), prints `drained` and the statistics as JSON, and exits.
+//! time is up), prints `drained`, what this process delivered and the outbox's statistics (as
+//! JSON, on one line), and exits.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write;
@@ -77,11 +78,13 @@ async fn main() {
     }
 
     let delivery = outbox.start();
+    let counters = outbox.clone();
     println!("delivering");
     let _ = std::io::stdout().flush();
     let stats = delivery.drain(drain).await.unwrap_or_else(|e| fail(e));
     println!(
-        "drained {}",
+        "drained {} {}",
+        serde_json::to_string(&counters.counters()).unwrap_or_else(|e| fail(e)),
         serde_json::to_string(&stats).unwrap_or_else(|e| fail(e))
     );
 }
