@@ -10,8 +10,37 @@ use billing::{
 };
 use futures::future::BoxFuture;
 
-use super::StoreKind;
+use std::sync::Arc;
+
 use super::scripted::{Scripted, event, subscribed};
+use super::{StoreKind, TestStore};
+
+/// A fresh store, a scripted backend with a subscription, and an outbox delivering to it.
+struct World {
+    store: TestStore,
+    backend: Arc<Scripted>,
+    sub: SubscriptionKey,
+    outbox: Outbox,
+}
+
+impl World {
+    async fn new(kind: StoreKind, destination: &str, backend: Arc<Scripted>) -> Self {
+        let store = kind.fresh().await;
+        let sub = subscribed(backend.as_ref()).await;
+        let outbox = Outbox::open(
+            &store.config,
+            vec![Destination::new(destination, backend.clone())],
+        )
+        .await
+        .unwrap();
+        Self {
+            store,
+            backend,
+            sub,
+            outbox,
+        }
+    }
+}
 
 /// Long enough for any of these drains on a loaded machine; they end as soon as the outbox is
 /// empty.
@@ -32,15 +61,17 @@ async fn quantity(backend: &dyn BillingBackend, sub: &SubscriptionKey) -> i64 {
 /// Recorded events are counted, then delivered in the destination's batch size, each once.
 pub fn delivered_in_batches(kind: StoreKind) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let store = kind.fresh().await;
-        let backend = Scripted::new(true, 7, Box::new(|_, _| None));
-        let sub = subscribed(backend.as_ref()).await;
-        let outbox = Outbox::open(
-            &store.config,
-            vec![Destination::new("memory", backend.clone())],
+        let World {
+            store: _store,
+            backend,
+            sub,
+            outbox,
+        } = World::new(
+            kind,
+            "memory",
+            Scripted::new(true, 7, Box::new(|_, _| None)),
         )
-        .await
-        .unwrap();
+        .await;
         let events: Vec<_> = (0..50).map(|i| event(&format!("e{i}"), &sub, 2)).collect();
         let done = outbox.record(&events).await.unwrap();
         assert_eq!((done.stored, done.already_queued), (50, 0));
@@ -65,12 +96,12 @@ pub fn delivered_in_batches(kind: StoreKind) -> BoxFuture<'static, ()> {
 /// its call; an event no destination takes is refused.
 pub fn recorded_once_and_all_or_nothing(kind: StoreKind) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let store = kind.fresh().await;
-        let backend = Scripted::new(true, 100, Box::new(|_, _| None));
-        let sub = subscribed(backend.as_ref()).await;
-        let outbox = Outbox::open(&store.config, vec![Destination::new("m", backend.clone())])
-            .await
-            .unwrap();
+        let World {
+            store,
+            backend,
+            sub,
+            outbox,
+        } = World::new(kind, "m", Scripted::new(true, 100, Box::new(|_, _| None))).await;
         let a = event("a", &sub, 1);
         let done = outbox.record(&[a.clone(), a.clone()]).await.unwrap();
         assert_eq!((done.stored, done.already_queued), (1, 1));
@@ -105,23 +136,29 @@ pub fn recorded_once_and_all_or_nothing(kind: StoreKind) -> BoxFuture<'static, (
 /// re-driven.
 pub fn dead_letter_until_re_driven(kind: StoreKind) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let store = kind.fresh().await;
-        let backend = Scripted::new(
-            true,
-            100,
-            Box::new(|e, _| {
-                (e.id.as_str() == "bad").then(|| {
-                    EventOutcome::Rejected(
-                        Error::invalid_input("metric not billable")
-                            .with_vendor(VendorDetail::status(422).with_code("metric_not_found")),
-                    )
-                })
-            }),
-        );
-        let sub = subscribed(backend.as_ref()).await;
-        let outbox = Outbox::open(&store.config, vec![Destination::new("m", backend.clone())])
-            .await
-            .unwrap();
+        let World {
+            store: _store,
+            backend,
+            sub,
+            outbox,
+        } = World::new(
+            kind,
+            "m",
+            Scripted::new(
+                true,
+                100,
+                Box::new(|e, _| {
+                    (e.id.as_str() == "bad").then(|| {
+                        EventOutcome::Rejected(
+                            Error::invalid_input("metric not billable").with_vendor(
+                                VendorDetail::status(422).with_code("metric_not_found"),
+                            ),
+                        )
+                    })
+                }),
+            ),
+        )
+        .await;
         outbox
             .record(&[event("good", &sub, 1), event("bad", &sub, 5)])
             .await
@@ -163,23 +200,28 @@ pub fn dead_letter_until_re_driven(kind: StoreKind) -> BoxFuture<'static, ()> {
 /// attempts, a vendor that never recovers leaves a dead letter.
 pub fn temporary_rejection_retried(kind: StoreKind) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let store = kind.fresh().await;
-        let backend = Scripted::new(
-            true,
-            100,
-            Box::new(|_, n| {
-                (n < 4).then(|| {
-                    EventOutcome::Rejected(
-                        Error::new(ErrorKind::Unavailable, "down")
-                            .with_vendor(VendorDetail::status(503)),
-                    )
-                })
-            }),
-        );
-        let sub = subscribed(backend.as_ref()).await;
-        let outbox = Outbox::open(&store.config, vec![Destination::new("m", backend.clone())])
-            .await
-            .unwrap();
+        let World {
+            store: _store,
+            backend,
+            sub,
+            outbox,
+        } = World::new(
+            kind,
+            "m",
+            Scripted::new(
+                true,
+                100,
+                Box::new(|_, n| {
+                    (n < 4).then(|| {
+                        EventOutcome::Rejected(
+                            Error::new(ErrorKind::Unavailable, "down")
+                                .with_vendor(VendorDetail::status(503)),
+                        )
+                    })
+                }),
+            ),
+        )
+        .await;
         outbox.record(&[event("t", &sub, 3)]).await.unwrap();
         let stats = outbox.start().drain(DRAIN).await.unwrap();
         assert!(stats.is_drained(), "{stats:?}");
@@ -221,23 +263,23 @@ pub fn unknown_resent_or_held(kind: StoreKind) -> BoxFuture<'static, ()> {
             (e.id.as_str() == "lost" && n == 1)
                 .then(|| EventOutcome::Unknown(Error::new(ErrorKind::Timeout, "answer lost")))
         };
-        let store = kind.fresh().await;
-        let dedup = Scripted::new(true, 100, Box::new(lost));
-        let sub = subscribed(dedup.as_ref()).await;
-        let outbox = Outbox::open(&store.config, vec![Destination::new("m", dedup.clone())])
-            .await
-            .unwrap();
+        let World {
+            store: _store,
+            backend: dedup,
+            sub,
+            outbox,
+        } = World::new(kind, "m", Scripted::new(true, 100, Box::new(lost))).await;
         outbox.record(&[event("lost", &sub, 4)]).await.unwrap();
         let stats = outbox.start().drain(DRAIN).await.unwrap();
         assert!(stats.is_drained() && stats.held_unknown == 0, "{stats:?}");
         assert_eq!(dedup.attempts("lost"), 2);
 
-        let store = kind.fresh().await;
-        let plain = Scripted::new(false, 1, Box::new(lost));
-        let sub = subscribed(plain.as_ref()).await;
-        let outbox = Outbox::open(&store.config, vec![Destination::new("bb", plain.clone())])
-            .await
-            .unwrap();
+        let World {
+            store: _store,
+            backend: plain,
+            sub,
+            outbox,
+        } = World::new(kind, "bb", Scripted::new(false, 1, Box::new(lost))).await;
         outbox
             .record(&[event("lost", &sub, 4), event("fine", &sub, 1)])
             .await
@@ -289,12 +331,12 @@ pub fn unknown_resent_or_held(kind: StoreKind) -> BoxFuture<'static, ()> {
 pub fn abandoned_lease(kind: StoreKind) -> BoxFuture<'static, ()> {
     Box::pin(async move {
         for dedup in [true, false] {
-            let store = kind.fresh().await;
-            let backend = Scripted::new(dedup, 100, Box::new(|_, _| None));
-            let sub = subscribed(backend.as_ref()).await;
-            let outbox = Outbox::open(&store.config, vec![Destination::new("m", backend.clone())])
-                .await
-                .unwrap();
+            let World {
+                store: _store,
+                backend,
+                sub,
+                outbox,
+            } = World::new(kind, "m", Scripted::new(dedup, 100, Box::new(|_, _| None))).await;
             outbox
                 .record(&[event("a", &sub, 1), event("b", &sub, 1)])
                 .await
@@ -360,12 +402,12 @@ pub fn restart_continues(kind: StoreKind) -> BoxFuture<'static, ()> {
 /// Concurrent `record` calls are all committed.
 pub fn concurrent_records(kind: StoreKind) -> BoxFuture<'static, ()> {
     Box::pin(async move {
-        let store = kind.fresh().await;
-        let backend = Scripted::new(true, 100, Box::new(|_, _| None));
-        let sub = subscribed(backend.as_ref()).await;
-        let outbox = Outbox::open(&store.config, vec![Destination::new("m", backend.clone())])
-            .await
-            .unwrap();
+        let World {
+            store: _store,
+            backend: _,
+            sub,
+            outbox,
+        } = World::new(kind, "m", Scripted::new(true, 100, Box::new(|_, _| None))).await;
         let tasks: Vec<_> = (0..16)
             .map(|t| {
                 let outbox = outbox.clone();
