@@ -62,6 +62,27 @@ enum Attempt {
     Final(Error),
 }
 
+impl Attempt {
+    /// Whether the request may have reached the server and been applied: no usable answer
+    /// after it may have been sent, or a gateway's 502/504.
+    fn may_have_been_applied(&self) -> bool {
+        match self {
+            Attempt::Response(r) => matches!(r.status.as_u16(), 502 | 504),
+            Attempt::Transport(_, never_sent) => !never_sent,
+            Attempt::Final(_) => false,
+        }
+    }
+
+    /// What a call whose retries ran out on `last` reports: `last`, unless it says the
+    /// request was not applied while an earlier attempt may have been.
+    fn last(last: Attempt, maybe_applied: Option<Attempt>) -> Attempt {
+        match maybe_applied {
+            Some(earlier) if !last.may_have_been_applied() => earlier,
+            _ => last,
+        }
+    }
+}
+
 impl HttpClient {
     /// Builds the client.
     ///
@@ -162,7 +183,10 @@ impl HttpClient {
     /// 504, unstructured 500), with exponential backoff and jitter or the server's own
     /// `Retry-After` / `X-RateLimit-Reset` (capped), while the time budget lasts. A request that
     /// is not idempotent is retried only if it surely never reached the server. Every retry is
-    /// logged at WARN level under the `billing_http` target.
+    /// logged at WARN level under the `billing_http` target. When the retries run out on an
+    /// answer saying the request was not applied (a 503, a 429) after an earlier attempt may
+    /// have been (its answer was lost, or a gateway's 502/504), the earlier attempt's outcome
+    /// is returned, so that [`crate::outcome_unknown`] holds for it.
     ///
     /// # Errors
     /// `Unavailable` or `Timeout` (temporary) when no response was obtained; `Decode` for a body
@@ -194,6 +218,10 @@ impl HttpClient {
         let deadline = Instant::now() + self.inner.config.total_budget();
         let mut backoff = Backoff::new(&self.inner.config);
         let mut attempt = 1_u32;
+        // The last attempt that may have been applied (no answer, or a gateway's 502/504): if
+        // the retries run out on an answer that says "not applied", this one is reported
+        // instead, so an applied write is never reported as refused.
+        let mut maybe_applied: Option<Attempt> = None;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let timeout = remaining.min(self.inner.config.timeout());
@@ -222,7 +250,7 @@ impl HttpClient {
                 }
             };
             let Some(wait) = backoff.next(server_wait) else {
-                return self.finish(outcome);
+                return self.finish(Attempt::last(outcome, maybe_applied));
             };
             let remaining = deadline.saturating_duration_since(Instant::now());
             if wait + MIN_ATTEMPT > remaining {
@@ -236,7 +264,7 @@ impl HttpClient {
                     reason = %retry_reason,
                     "not retrying: the time budget would run out"
                 );
-                return self.finish(outcome);
+                return self.finish(Attempt::last(outcome, maybe_applied));
             }
             tracing::warn!(
                 target: "billing_http",
@@ -247,6 +275,9 @@ impl HttpClient {
                 reason = %retry_reason,
                 "retrying request"
             );
+            if outcome.may_have_been_applied() {
+                maybe_applied = Some(outcome);
+            }
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
