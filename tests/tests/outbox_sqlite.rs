@@ -66,3 +66,35 @@ async fn a_store_that_cannot_be_created_is_a_clear_error() {
     assert_eq!(e.kind(), &ErrorKind::Unavailable, "{e}");
     assert!(e.to_string().contains("directory"), "{e}");
 }
+
+#[tokio::test]
+async fn statistics_are_also_tracing_events() {
+    let capture = billing_conformance::traces::TraceCapture::global();
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Scripted::new(true, 100, Box::new(|_, _| None));
+    let sub = subscribed(backend.as_ref()).await;
+    let c = quick(OutboxConfig::sqlite(dir.path().join("outbox.db")));
+    let outbox = Outbox::open(&c, vec![Destination::new("traced-dest", backend.clone())])
+        .await
+        .unwrap();
+    outbox
+        .record(&[event("t1", &sub, 1), event("t2", &sub, 1)])
+        .await
+        .unwrap();
+    let stats = outbox.stats().await.unwrap();
+    assert_eq!(stats.pending, 2);
+    let text = capture.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("outbox statistics") && l.contains("traced-dest"))
+        .unwrap_or_else(|| panic!("no statistics event in:\n{text}"));
+    for field in [
+        "pending=2",
+        "in_flight=0",
+        "dead_letters=0",
+        "held_unknown=0",
+        "oldest_pending_ms=",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+}

@@ -259,11 +259,16 @@ impl Outbox {
     /// # Errors
     /// The store's error.
     pub async fn stats(&self) -> Result<OutboxStats> {
-        let now = now_ms();
-        let counts = self.inner.engine.store.counts(now).await?;
-        let stats = OutboxStats::from_counts(counts, now);
+        let stats = self.counts().await?;
         stats.emit();
         Ok(stats)
+    }
+
+    /// The statistics, not logged.
+    pub(crate) async fn counts(&self) -> Result<OutboxStats> {
+        let now = now_ms();
+        let counts = self.inner.engine.store.counts(now).await?;
+        Ok(OutboxStats::from_counts(counts, now))
     }
 
     /// A page of dead letters or held unknown outcomes, in recording order.

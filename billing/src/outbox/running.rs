@@ -51,7 +51,7 @@ impl Delivery {
     pub async fn drain(self, within: Duration) -> Result<OutboxStats> {
         let deadline = tokio::time::Instant::now() + within;
         let result = loop {
-            match self.outbox.stats().await {
+            match self.outbox.counts().await {
                 Ok(s) if s.is_drained() => break Ok(s),
                 Ok(s) if tokio::time::Instant::now() >= deadline => break Ok(s),
                 Ok(_) => tokio::time::sleep(DRAIN_POLL).await,
@@ -59,6 +59,9 @@ impl Delivery {
             }
         };
         self.shutdown().await;
+        if let Ok(s) = &result {
+            s.emit();
+        }
         result
     }
 
