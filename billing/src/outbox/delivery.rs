@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use billing_core::{Error, ErrorKind, EventOutcome, UsageEvent};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -71,6 +71,8 @@ impl Lane {
         let lane = Arc::new(self);
         let policy = lane.engine.config.retry_policy();
         let permits = Arc::new(Semaphore::new(lane.engine.config.concurrency));
+        let (settle_tx, settle_rx) = mpsc::unbounded_channel();
+        let settler = tokio::spawn(Arc::clone(&lane).settle_loop(settle_rx));
         let mut in_flight: JoinSet<BatchHealth> = JoinSet::new();
         let mut failures = 0_u32;
         let mut paused_until: Option<Instant> = None;
@@ -92,8 +94,9 @@ impl Lane {
                 }
                 continue;
             }
-            let permit = match Arc::clone(&permits).try_acquire_owned() {
-                Ok(p) => p,
+            // A wave: as many batches as there are free slots, claimed in one transaction.
+            let mut wave = match Arc::clone(&permits).try_acquire_owned() {
+                Ok(p) => vec![p],
                 Err(_) => {
                     // Every slot is busy: wait for a batch to finish.
                     tokio::select! {
@@ -105,7 +108,11 @@ impl Lane {
                     continue;
                 }
             };
-            let claimed = match lane.claim().await {
+            while let Ok(p) = Arc::clone(&permits).try_acquire_owned() {
+                wave.push(p);
+            }
+            let batch = lane.batch_size();
+            let claimed = match lane.claim(wave.len().saturating_mul(batch)).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::warn!(
@@ -114,7 +121,7 @@ impl Lane {
                         error = %e,
                         "cannot claim deliveries from the outbox store; trying again"
                     );
-                    drop(permit);
+                    drop(wave);
                     let poll = Some(lane.engine.config.poll());
                     if let Woke::Finished(done) = lane.idle(&mut stop, poll, &mut in_flight).await {
                         lane.health(done, &mut failures, &mut paused_until, &policy);
@@ -123,7 +130,7 @@ impl Lane {
                 }
             };
             if claimed.is_empty() {
-                drop(permit);
+                drop(wave);
                 let wait = lane.until_due().await;
                 match lane.idle(&mut stop, wait, &mut in_flight).await {
                     Woke::NewEvents if lane.engine.config.linger_ms > 0 => {
@@ -137,15 +144,65 @@ impl Lane {
                 }
                 continue;
             }
-            let me = Arc::clone(&lane);
-            in_flight.spawn(async move {
-                let health = me.send(claimed, &policy).await;
-                drop(permit);
-                health
-            });
+            // One batch per slot; slots the claim did not fill are freed.
+            let mut claimed = claimed.into_iter();
+            for permit in wave {
+                let chunk: Vec<Claimed> = claimed.by_ref().take(batch).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let me = Arc::clone(&lane);
+                let settled = settle_tx.clone();
+                in_flight.spawn(async move {
+                    let health = me.send(chunk, &policy, &settled).await;
+                    drop(permit);
+                    health
+                });
+            }
         }
         while let Some(done) = in_flight.join_next().await {
             lane.health(done, &mut failures, &mut paused_until, &policy);
+        }
+        drop(settle_tx);
+        let _ = settler.await;
+    }
+
+    /// Applies the settlements the batches hand in, grouped: whatever queued up while the
+    /// previous group was being written goes in one transaction. Ends when every batch task
+    /// and the loop have dropped their senders.
+    async fn settle_loop(self: Arc<Self>, mut settled: mpsc::UnboundedReceiver<Vec<Settle>>) {
+        while let Some(mut group) = settled.recv().await {
+            while let Ok(more) = settled.try_recv() {
+                group.extend(more);
+            }
+            let settlements: Vec<Settlement> = group.iter().map(|s| s.settlement.clone()).collect();
+            match self
+                .engine
+                .store
+                .settle(
+                    self.destination.name.clone(),
+                    self.engine.owner.clone(),
+                    now_ms(),
+                    group,
+                )
+                .await
+            {
+                Ok(0) => self.engine.counters.add(&settlements),
+                Ok(lost) => tracing::warn!(
+                    target: "billing::outbox",
+                    destination = %self.destination.name,
+                    deliveries = lost,
+                    "deliveries were taken over by another process after their lease expired; \
+                     their outcome here was not recorded"
+                ),
+                Err(e) => tracing::error!(
+                    target: "billing::outbox",
+                    destination = %self.destination.name,
+                    error = %e,
+                    "cannot record delivery outcomes in the outbox store; the batch will be \
+                     taken up again when its lease expires"
+                ),
+            }
         }
     }
 
@@ -221,14 +278,14 @@ impl Lane {
         Some(wait.min(poll))
     }
 
-    async fn claim(&self) -> billing_core::Result<Vec<Claimed>> {
+    async fn claim(&self, limit: usize) -> billing_core::Result<Vec<Claimed>> {
         let now = now_ms();
         let lease = i64::try_from(self.engine.config.lease_ms).unwrap_or(i64::MAX);
         self.engine
             .store
             .claim(ClaimRequest {
                 destination: self.destination.name.clone(),
-                limit: self.batch_size(),
+                limit,
                 now,
                 lease_until: now.saturating_add(lease),
                 owner: self.engine.owner.clone(),
@@ -236,8 +293,14 @@ impl Lane {
             .await
     }
 
-    /// Sends one claimed batch and settles every delivery of it.
-    async fn send(&self, claimed: Vec<Claimed>, policy: &RetryPolicy) -> BatchHealth {
+    /// Sends one claimed batch and hands the settlement of every delivery of it to the
+    /// settler.
+    async fn send(
+        &self,
+        claimed: Vec<Claimed>,
+        policy: &RetryPolicy,
+        settled: &mpsc::UnboundedSender<Vec<Settle>>,
+    ) -> BatchHealth {
         let dedup = self
             .destination
             .backend
@@ -284,32 +347,12 @@ impl Lane {
         } else {
             BatchHealth::Fine
         };
-        match self
-            .engine
-            .store
-            .settle(
-                self.destination.name.clone(),
-                self.engine.owner.clone(),
-                now_ms(),
-                settles,
-            )
-            .await
-        {
-            Ok(0) => self.engine.counters.add(&settlements),
-            Ok(lost) => tracing::warn!(
+        if settled.send(settles).is_err() {
+            tracing::error!(
                 target: "billing::outbox",
                 destination = %self.destination.name,
-                deliveries = lost,
-                "deliveries were taken over by another process after their lease expired; \
-                 their outcome here was not recorded"
-            ),
-            Err(e) => tracing::error!(
-                target: "billing::outbox",
-                destination = %self.destination.name,
-                error = %e,
-                "cannot record delivery outcomes in the outbox store; the batch will be taken \
-                 up again when its lease expires"
-            ),
+                "the settler stopped; the batch will be taken up again when its lease expires"
+            );
         }
         health
     }

@@ -176,7 +176,27 @@ pub(crate) fn claim(conn: &mut Connection, request: &ClaimRequest) -> Result<Vec
     Ok(claimed)
 }
 
+/// Settlements are committed without waiting for the disk (`synchronous = NORMAL`: durable
+/// when the process dies, not necessarily when the machine loses power). Losing one to a power
+/// cut is safe: the delivery is back to claimed-and-unsettled, so when its lease expires it is
+/// resent where the vendor deduplicates and held otherwise. Claims and records stay fully
+/// synced: a claim must be on disk before its batch is sent.
 pub(crate) fn settle(
+    conn: &mut Connection,
+    destination: &str,
+    owner: &str,
+    now: Millis,
+    settlements: &[Settle],
+) -> Result<usize> {
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(sqlite_error)?;
+    let result = settle_in(conn, destination, owner, now, settlements);
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sqlite_error)?;
+    result
+}
+
+fn settle_in(
     conn: &mut Connection,
     destination: &str,
     owner: &str,
