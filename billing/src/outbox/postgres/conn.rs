@@ -9,11 +9,19 @@ use super::sql;
 use crate::outbox::location::PostgresUrl;
 
 /// One connection, (re)opened on demand. Its users take turns.
-#[derive(Debug)]
 pub(crate) struct Conn {
     url: PostgresUrl,
     read_only: bool,
     client: Mutex<Option<Client>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("url", &self.url)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
 }
 
 impl Conn {
