@@ -1,7 +1,7 @@
 //! A throwaway PostgreSQL server for tests and benchmarks: `initdb` in a temporary directory,
 //! listening on an ephemeral port on 127.0.0.1 (and a unix socket in that directory), trust
 //! authentication, stopped and removed when the handle is dropped or the process that started
-//! it exits (even when killed).
+//! it exits (even when killed). Tests run it with `fsync = off`; benchmarks with it on.
 //!
 //! The binaries come from `PATH` or Debian's `/usr/lib/postgresql/<version>/bin` (`.ci/run`
 //! installs the `postgresql` package when they are missing). `initdb` and `postgres` refuse to
@@ -115,6 +115,19 @@ impl TempPostgres {
     /// Why it could not start (binaries missing, `initdb` or the server failed: its log is
     /// quoted).
     pub fn start() -> Result<Self, String> {
+        Self::start_with(false)
+    }
+
+    /// Starts a server that syncs its commits to disk (`fsync = on`), as a production server
+    /// does: for benchmarks. [`TempPostgres::start`] turns fsync off, for fast tests.
+    ///
+    /// # Errors
+    /// As [`TempPostgres::start`].
+    pub fn start_durable() -> Result<Self, String> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Self, String> {
         let bin = binaries().ok_or_else(|| unavailable_reason().unwrap_or_default())?;
         let user = run_as();
         let dir = tempfile::Builder::new()
@@ -149,12 +162,13 @@ impl TempPostgres {
         // The reaper: starts the server, waits for its stdin to close, then stops the server
         // (fast shutdown) and removes the directory.
         let script = format!(
-            "{postgres} -D {data} -p {port} -h 127.0.0.1 -k {dir} -c fsync=off \
+            "{postgres} -D {data} -p {port} -h 127.0.0.1 -k {dir} -c fsync={fsync} \
              -c max_connections=200 >{dir}/server.log 2>&1 & pid=$!; \
              cat >/dev/null; kill -INT $pid 2>/dev/null; wait $pid; rm -rf {dir}",
             postgres = shell_quote(&bin.join("postgres")),
             data = shell_quote(&data),
             dir = shell_quote(&dir),
+            fsync = if durable { "on" } else { "off" },
         );
         let mut reaper = command(user.as_deref(), Path::new("/bin/sh"))
             .arg("-c")

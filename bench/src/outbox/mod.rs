@@ -90,9 +90,10 @@ pub struct Report {
 
 fn stores(dir: &std::path::Path) -> (Vec<Store>, Option<String>) {
     let mut stores = vec![Store::Sqlite(dir.to_path_buf())];
-    match billing_conformance::postgres::TempPostgres::shared() {
+    // A server that syncs its commits, as in production; it stops when this process exits.
+    match billing_conformance::postgres::TempPostgres::start_durable() {
         Ok(server) => {
-            stores.push(Store::Postgres(server));
+            stores.push(Store::Postgres(Box::leak(Box::new(server))));
             (stores, None)
         }
         Err(e) => (stores, Some(e)),

@@ -111,6 +111,20 @@ impl Lane {
             while let Ok(p) = Arc::clone(&permits).try_acquire_owned() {
                 wave.push(p);
             }
+            // Claim in waves of at least half the slots while batches are in flight: a claim is
+            // a transaction synced to disk, and one per batch of one event would cost more
+            // than the send.
+            let low_water = (lane.engine.config.concurrency / 2).max(1);
+            if wave.len() < low_water && !in_flight.is_empty() {
+                drop(wave);
+                tokio::select! {
+                    Some(done) = in_flight.join_next() => {
+                        lane.health(done, &mut failures, &mut paused_until, &policy);
+                    }
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
             let batch = lane.batch_size();
             let claimed = match lane.claim(wave.len().saturating_mul(batch)).await {
                 Ok(c) => c,
