@@ -3,14 +3,15 @@
 //! process at a time, and a process that dies leaves its batch to the others when the lease
 //! expires.
 //!
-//! Concurrent `record` calls of a process are committed together on a connection of their own;
-//! claims, settlements and the rest share a second connection.
+//! Concurrent `record` calls of a process are committed together on a few connections of their
+//! own; claims, settlements and the rest share another connection.
 
 mod conn;
 mod error;
 pub mod sql;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use billing_core::{Error, Result};
@@ -26,6 +27,9 @@ use super::store::{
 
 /// Most events one grouped transaction takes.
 const GROUP_MAX_EVENTS: usize = 20_000;
+
+/// Connections committing records.
+const WRITERS: usize = 3;
 
 struct InsertJob {
     events: Vec<NewEvent>,
@@ -60,9 +64,16 @@ impl PostgresStore {
     pub(crate) async fn connect_with(url: &PostgresUrl, read_only: bool) -> Result<Self> {
         let ops = Conn::new(url.clone(), read_only);
         ops.open().await?;
-        let writer = Conn::new(url.clone(), read_only);
         let (inserts, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_loop(writer, rx));
+        // A few writers take turns at the queue: each commits what queued up while the others
+        // were committing, so grouping and the server's parallel commits add up.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..WRITERS {
+            tokio::spawn(write_loop(
+                Conn::new(url.clone(), read_only),
+                Arc::clone(&rx),
+            ));
+        }
         Ok(Self {
             url: url.clone(),
             ops,
@@ -77,19 +88,26 @@ impl PostgresStore {
 }
 
 /// Commits queued inserts, grouped, until the store is dropped.
-async fn write_loop(conn: Conn, mut jobs: mpsc::UnboundedReceiver<InsertJob>) {
-    while let Some(first) = jobs.recv().await {
-        let mut size = first.events.len();
-        let mut group = vec![first];
-        while size < GROUP_MAX_EVENTS {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    size += job.events.len();
-                    group.push(job);
+async fn write_loop(conn: Conn, jobs: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<InsertJob>>>) {
+    loop {
+        let group = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut size = first.events.len();
+            let mut group = vec![first];
+            while size < GROUP_MAX_EVENTS {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        size += job.events.len();
+                        group.push(job);
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
+            group
+        };
         let batches: Vec<&[NewEvent]> = group.iter().map(|j| j.events.as_slice()).collect();
         let now = group.iter().map(|j| j.now).max().unwrap_or_default();
         match insert(&conn, &batches, now).await {
@@ -266,6 +284,12 @@ impl OutboxStore for PostgresStore {
         let mut guard = self.ops.get().await?;
         let client = guard.as_mut().ok_or_else(lost)?;
         let tx = client.transaction().await.map_err(pg_error)?;
+        // Not waiting for the WAL flush: a settlement the server loses in a crash falls back to
+        // the lease (resent where the vendor deduplicates, held otherwise). Claims and records
+        // keep the server's synchronous commit.
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await
+            .map_err(pg_error)?;
         let mut settled = 0;
         if !done.is_empty() {
             tx.execute(sql::LOCK_EVENTS, &[&done])
