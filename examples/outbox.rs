@@ -151,8 +151,14 @@ async fn list(config: &BillingConfig, kind: Parked, filter: &Filter) -> billing:
 }
 
 #[tokio::main]
-async fn main() -> billing::Result<()> {
-    let cli = Cli::parse();
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> billing::Result<()> {
     let config = BillingConfig::load(&cli.config)?;
     match &cli.command {
         Command::Stats => {
