@@ -87,6 +87,10 @@ pub async fn onboard_and_meter(backend: &dyn BillingBackend, run: &str) -> Resul
                 billing::EventOutcome::Accepted => "accepted".to_owned(),
                 billing::EventOutcome::Duplicate => "duplicate (not counted again)".to_owned(),
                 billing::EventOutcome::Rejected(e) => format!("rejected: {e}"),
+                billing::EventOutcome::Unknown(e) if e.is_temporary() =>
+                    format!("unknown, safe to resend (the vendor deduplicates): {e}"),
+                billing::EventOutcome::Unknown(e) =>
+                    format!("unknown, held: a resend could count it twice: {e}"),
             }
         );
     }

@@ -1,10 +1,13 @@
-//! The whole flow on the embedded default (no server): customer, subscription, usage, usage
-//! query, listing.
+//! The whole flow on the embedded default (no server): customer, subscription, usage (directly,
+//! and durably through the outbox), usage query, listing.
 //!
 //! Run with `cargo run --example quickstart`.
 #![allow(clippy::print_stdout)]
 
+use std::time::Duration;
+
 use billing::catalog::sample;
+use billing::outbox::{Destination, Outbox, OutboxConfig};
 use billing::rust_decimal::Decimal;
 use billing::{
     BillingConfig, BillingExt, CancelAt, ChangeAt, Currency, CustomerKey, EventId, EventOutcome,
@@ -76,11 +79,46 @@ async fn main() -> billing::Result<()> {
             EventOutcome::Accepted => "accepted".to_owned(),
             EventOutcome::Duplicate => "duplicate, not counted again".to_owned(),
             EventOutcome::Rejected(err) => format!("rejected ({})", err.kind()),
+            // The answer was lost after the request may have been applied (never on the
+            // in-memory backend). Resend only where the vendor deduplicates by event id.
+            EventOutcome::Unknown(err) if backend.capabilities().usage_dedup_by_event_id => {
+                format!("unknown ({}): resend, it counts once", err.kind())
+            }
+            EventOutcome::Unknown(err) => format!("unknown ({}): hold for a decision", err.kind()),
         };
         println!("  {:<6} {:>5}  {text}", e.id, e.quantity);
     }
 
-    // 4. Ask for the usage of the current period: exact decimals, priced by the plan.
+    // 4. Durable usage: the outbox commits events to a local store (a SQLite file here; a
+    //    PostgreSQL database for applications on many machines) and delivers them in the
+    //    background, so a crash or a vendor outage loses nothing.
+    let dir = std::env::temp_dir().join(format!("billing-quickstart-{}", std::process::id()));
+    let outbox = Outbox::open(
+        &OutboxConfig::sqlite(dir.join("outbox.db")),
+        vec![Destination::new("memory", backend.clone())],
+    )
+    .await?;
+    let delivery = outbox.start();
+    let committed = outbox
+        .record(&[event("req-5", "40")?, event("req-6", "60")?])
+        .await?; // on disk when this returns
+    println!(
+        "\nOutbox: {} events committed to {}",
+        committed.stored,
+        dir.join("outbox.db").display()
+    );
+    // At shutdown: deliver what can be delivered within 10 s; the rest waits for the next start.
+    let left = delivery.drain(Duration::from_secs(10)).await?;
+    println!(
+        "Outbox: {} delivered; pending {}, dead letters {}, held unknown {}",
+        outbox.counters().delivered,
+        left.pending,
+        left.dead_letters,
+        left.held_unknown
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // 5. Ask for the usage of the current period: exact decimals, priced by the plan.
     let usage = backend.usage(&UsageQuery::current(sub_key.clone())).await?;
     println!("\nUsage this period:");
     for line in &usage.lines {
@@ -90,7 +128,7 @@ async fn main() -> billing::Result<()> {
         println!("  {:<10} {:>5}  {amount}", line.metric, line.quantity);
     }
 
-    // 5. Upgrade now, then cancel at the end of the period.
+    // 6. Upgrade now, then cancel at the end of the period.
     let upgraded = backend
         .change_plan(&sub_key, &PlanCode::new(sample::PRO)?, ChangeAt::Now)
         .await?;
@@ -106,7 +144,7 @@ async fn main() -> billing::Result<()> {
         );
     }
 
-    // 6. List every customer as a stream, one page at a time.
+    // 7. List every customer as a stream, one page at a time.
     for name in ["globex", "initech", "umbrella"] {
         backend
             .ensure_customer(&NewCustomer::new(CustomerKey::new(name)?).name(name))

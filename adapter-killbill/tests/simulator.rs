@@ -96,6 +96,7 @@ fn describe(outcomes: &[EventOutcome]) -> Vec<String> {
             EventOutcome::Accepted => "accepted".to_owned(),
             EventOutcome::Duplicate => "duplicate".to_owned(),
             EventOutcome::Rejected(e) => format!("rejected:{:?}", e.kind()),
+            EventOutcome::Unknown(e) => format!("unknown:{:?}", e.kind()),
         })
         .collect()
 }
@@ -618,11 +619,23 @@ async fn a_post_whose_answer_was_lost_is_counted_once() {
         ..FaultConfig::none()
     });
     let e = event("lost-1", &sub, "api_calls", "5");
+    let sent = env.sent();
     let outcomes = env.kb.record_usage(std::slice::from_ref(&e)).await;
+    // Every attempt's answer was lost after the write: the outcome is unknown, never a
+    // rejection, and resending is safe (the trackingId deduplicates).
     match &outcomes[..] {
-        [EventOutcome::Rejected(err)] => assert!(err.is_temporary(), "{err}"),
+        [EventOutcome::Unknown(err)] => assert!(err.is_temporary(), "{err}"),
         other => panic!("{:?}", describe(other)),
     }
+    let posts = env
+        .since(sent)
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(
+        posts, 2,
+        "the client resent it within its budget (max_retries = 1)"
+    );
     env.sim.server().faults().set(FaultConfig::none());
     let outcomes = env.kb.record_usage(&[e]).await;
     assert_eq!(

@@ -85,6 +85,7 @@ fn kinds(outcomes: &[EventOutcome]) -> Vec<String> {
             EventOutcome::Accepted => "accepted".into(),
             EventOutcome::Duplicate => "duplicate".into(),
             EventOutcome::Rejected(e) => format!("{:?}", e.kind()),
+            EventOutcome::Unknown(e) => format!("unknown {:?}", e.kind()),
         })
         .collect()
 }
@@ -471,4 +472,58 @@ async fn retries_after_server_errors_and_lost_answers_never_count_an_event_twice
         .await
         .unwrap();
     assert_eq!(u.quantity(&api_calls()), Decimal::from(50));
+}
+
+#[tokio::test]
+async fn a_batch_whose_answers_were_all_lost_is_unknown_and_safe_to_resend() {
+    let sim = LagoSim::start(SimOptions::default()).await.unwrap();
+    let http = HttpConfig::default()
+        .with_max_retries(2)
+        .with_retry_base_delay(std::time::Duration::from_millis(5))
+        .with_max_retry_delay(std::time::Duration::from_millis(20));
+    let lago = LagoBackend::new(
+        &LagoConfig::new(sim.api_url(), LagoSim::API_KEY.into()),
+        &http,
+    )
+    .unwrap();
+    let w = World { sim, lago };
+    let sub = w.subscribed("lost").await;
+    // Warm the metric and subscription caches, so only the batch POST meets the fault.
+    w.lago.record_usage(&[event("warm", &sub, "0")]).await;
+    w.sim.server().faults().set(billing_sim::FaultConfig {
+        drop_after: 1.0,
+        only_paths_containing: Some("/events/batch".into()),
+        ..billing_sim::FaultConfig::none()
+    });
+    let batch: Vec<UsageEvent> = (0..3).map(|i| event(&format!("l{i}"), &sub, "2")).collect();
+    let from = w.sent();
+    let outcomes = w.lago.record_usage(&batch).await;
+    // Stored each time, the answer lost each time, until the client's retries ran out.
+    assert_eq!(w.batches_since(from).len(), 3, "one POST and two retries");
+    for o in &outcomes {
+        assert!(
+            matches!(o, EventOutcome::Unknown(e) if e.is_temporary()),
+            "never Rejected, safe to resend: {:?}",
+            kinds(&outcomes)
+        );
+        assert!(!o.is_recorded());
+    }
+    w.sim
+        .server()
+        .faults()
+        .set(billing_sim::FaultConfig::none());
+    let again = w.lago.record_usage(&batch).await;
+    assert!(
+        again.iter().all(|o| matches!(o, EventOutcome::Duplicate)),
+        "{:?}",
+        kinds(&again)
+    );
+    let stored: Vec<String> = w
+        .sim
+        .events_for(sub.as_str())
+        .into_iter()
+        .map(|(id, _)| id)
+        .filter(|id| id.starts_with('l'))
+        .collect();
+    assert_eq!(stored, ["l0", "l1", "l2"], "each event stored once");
 }

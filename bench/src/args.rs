@@ -17,6 +17,8 @@ pub enum Section {
     Requests,
     /// 4. Client CPU per call (derived from 1 and 2).
     Cpu,
+    /// 5. The outbox: durable record and delivery throughput.
+    Outbox,
 }
 
 /// Benchmarks each adapter against its simulator, every figure beside a baseline measured in
@@ -28,7 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub quick: bool,
     /// Sections to run (comma-separated); `cpu` is derived from `ingest` and `list`.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Ingest, Section::List, Section::Requests, Section::Cpu])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Ingest, Section::List, Section::Requests, Section::Cpu, Section::Outbox])]
     pub sections: Vec<Section>,
     /// Vendors to run (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = Vendor::ALL)]

@@ -12,6 +12,9 @@
 //! 2. Listing customers: `customers()` streaming vs raw page fetching, with peak memory.
 //! 3. Requests per operation, cold and warm caches.
 //! 4. Client CPU per call, adapter vs baseline.
+//! 5. The outbox: durable `record` throughput on SQLite and PostgreSQL vs the same rows with the
+//!    same driver, and delivery through the outbox vs the adapter called directly
+//!    (`--sections outbox` runs only this one).
 //!
 //! Timed sections run each simulator in a separate process (this binary started again in its
 //! hidden `--serve-sim` mode, or `--sim-bin`), so this process's CPU time and memory are the
@@ -27,6 +30,7 @@ mod ingest;
 mod inproc;
 mod listing;
 mod measure;
+mod outbox;
 mod raw;
 mod report;
 mod requests;
@@ -116,6 +120,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.wants(Section::Cpu) {
         report.derive_cpu();
+    }
+    if args.wants(Section::Outbox) {
+        let opts = outbox::Options {
+            single_events: if args.quick { 1_000 } else { 5_000 },
+            batch_events: if args.quick { 10_000 } else { 100_000 },
+            delivery_events: if args.quick { 4_000 } else { 20_000 },
+            concurrency: args.concurrency,
+            rounds: 3,
+        };
+        let t = Instant::now();
+        report.outbox = Some(
+            outbox::run(&vendors, &opts, &launcher)
+                .await
+                .context("the outbox section")?,
+        );
+        eprintln!("[outbox] {:.1} s", t.elapsed().as_secs_f64());
     }
     report.total_seconds = started.elapsed().as_secs_f64();
 

@@ -177,6 +177,16 @@ pub trait UsageRecorder: Send + Sync {
     ///   (`Capabilities::usage_backdated` false).
     /// - A temporary rejection (`Error::is_temporary`) may be retried with the same event; the
     ///   adapter never resends an event the vendor acknowledged.
+    /// - `Unknown` (never `Rejected`) when the request may have been applied but its answer was
+    ///   lost: a timeout after sending, a connection lost after the write, a 502 or 504. Where
+    ///   `Capabilities::usage_dedup_by_event_id` is true, resend the same event (it is counted
+    ///   once; the error is temporary). Where it is false, a resend may count it twice: hold it
+    ///   for a decision or reconcile with the vendor first (the error is not temporary).
+    /// - Before returning, HTTP backends have already retried within the `[http]` budget
+    ///   (`max_retries`, `total_budget_ms`, 60 s by default) whatever is safe to resend: on
+    ///   deduplicating vendors every event request, otherwise only a request that surely never
+    ///   reached the server. A temporary rejection or an unknown outcome therefore comes after
+    ///   those retries; an application's own retries (or `billing::outbox`'s) come on top.
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome>;
 }
 

@@ -81,8 +81,9 @@ pub trait BillingExt: BillingBackend {
     /// Records one event.
     ///
     /// # Behavior
-    /// `Ok(Accepted)` or `Ok(Duplicate)` as `record_usage` would report; a rejection is the
-    /// `Err`.
+    /// `Ok(Accepted)` or `Ok(Duplicate)` as `record_usage` would report; a rejection or an
+    /// unknown outcome is the `Err` (its error's `is_temporary()` says whether resending is
+    /// safe). Call `record_usage` to tell an unknown outcome from a rejection.
     async fn record_one(&self, event: &UsageEvent) -> Result<Recorded> {
         self.record_usage(std::slice::from_ref(event))
             .await

@@ -87,6 +87,28 @@ impl UsageEvent {
 }
 
 /// What happened to one event of a `record_usage` call.
+///
+/// Four outcomes, and only the first two mean "counted":
+///
+/// | outcome | counted? | what to do |
+/// |---|---|---|
+/// | `Accepted` | yes, now | nothing |
+/// | `Duplicate` | yes, earlier | nothing |
+/// | `Rejected(e)` | **no** | resend later if `e.is_temporary()`, otherwise fix the event |
+/// | `Unknown(e)` | **maybe** | see below |
+///
+/// `Unknown` means the request may have been applied but its answer was lost: a timeout after
+/// the request was sent, a connection lost after the write, or a 502/504 from a gateway in front
+/// of the vendor. It is never reported as `Rejected`. What to do depends on the vendor:
+///
+/// - Where [`Capabilities::usage_dedup_by_event_id`](crate::Capabilities) is true (Lago, Kill
+///   Bill, the in-memory backend), resend the same event: the vendor answers `Duplicate` if the
+///   first copy arrived, so it is counted once. The error's `is_temporary()` is then true.
+/// - Where it is false (BillaBear), a resend may count the event twice: hold the event for a
+///   decision (check the vendor's records, then resend or drop it). The error's
+///   `is_temporary()` is then false, so a generic retry loop does not resend it.
+///
+/// `billing::outbox` does exactly this on its own.
 #[derive(Debug, Clone)]
 pub enum EventOutcome {
     /// Recorded now.
@@ -95,6 +117,10 @@ pub enum EventOutcome {
     Duplicate,
     /// Not recorded. A [temporary](Error::is_temporary) error may be retried with the same event.
     Rejected(Error),
+    /// Maybe recorded: the request may have been applied, but its answer was lost (timeout after
+    /// sending, connection lost after the write, 502 or 504). The error says how it was lost.
+    /// Resend only where the backend deduplicates by event id; see [`EventOutcome`].
+    Unknown(Error),
 }
 
 /// A successful outcome of one event.
@@ -107,36 +133,58 @@ pub enum Recorded {
 }
 
 impl EventOutcome {
-    /// `Accepted` or `Duplicate`.
+    /// `Accepted` or `Duplicate`: the event is counted. False for `Unknown`, whose event may or
+    /// may not be.
     pub fn is_recorded(&self) -> bool {
-        !matches!(self, EventOutcome::Rejected(_))
+        matches!(self, EventOutcome::Accepted | EventOutcome::Duplicate)
     }
 
-    /// Applies `f` to the error of a rejection; other outcomes are returned as they are.
+    /// Applies `f` to the error of a `Rejected` or `Unknown` outcome; other outcomes are
+    /// returned as they are.
     pub fn map_err(self, f: impl FnOnce(Error) -> Error) -> Self {
         match self {
             EventOutcome::Rejected(e) => EventOutcome::Rejected(f(e)),
+            EventOutcome::Unknown(e) => EventOutcome::Unknown(f(e)),
             other => other,
         }
     }
 
-    /// The rejection's error kind, if rejected.
-    pub fn error_kind(&self) -> Option<ErrorKind> {
+    /// `Rejected`: the event is not counted.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self, EventOutcome::Rejected(_))
+    }
+
+    /// `Unknown`: the event may or may not be counted (the answer was lost after the request
+    /// may have been applied).
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, EventOutcome::Unknown(_))
+    }
+
+    /// The error of a `Rejected` or `Unknown` outcome.
+    pub fn error(&self) -> Option<&Error> {
         match self {
-            EventOutcome::Rejected(e) => Some(e.kind()),
-            _ => None,
+            EventOutcome::Rejected(e) | EventOutcome::Unknown(e) => Some(e),
+            EventOutcome::Accepted | EventOutcome::Duplicate => None,
         }
+    }
+
+    /// The error kind of a `Rejected` or `Unknown` outcome (tell them apart with
+    /// [`EventOutcome::is_unknown`]).
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.error().map(Error::kind)
     }
 
     /// Turns the outcome into a `Result`.
     ///
     /// # Errors
-    /// The rejection's error.
+    /// The error of a `Rejected` or an `Unknown` outcome. The `Result` cannot tell them apart:
+    /// match on the outcome itself (or check [`EventOutcome::is_unknown`] first) where it
+    /// matters.
     pub fn into_result(self) -> Result<Recorded> {
         match self {
             EventOutcome::Accepted => Ok(Recorded::Accepted),
             EventOutcome::Duplicate => Ok(Recorded::Duplicate),
-            EventOutcome::Rejected(e) => Err(e),
+            EventOutcome::Rejected(e) | EventOutcome::Unknown(e) => Err(e),
         }
     }
 }
@@ -287,6 +335,20 @@ mod tests {
         let t = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
         let e = event("1").at(t);
         assert_eq!(e.timestamp.timestamp_subsec_nanos(), 123_000_000);
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_neither_recorded_nor_rejected() {
+        let lost = EventOutcome::Unknown(Error::new(ErrorKind::Timeout, "answer lost"));
+        assert!(lost.is_unknown());
+        assert!(!lost.is_recorded());
+        assert!(!lost.is_rejected());
+        assert_eq!(lost.error_kind(), Some(ErrorKind::Timeout));
+        assert!(lost.into_result().is_err());
+        let refused = EventOutcome::Rejected(Error::invalid_input("bad"));
+        assert!(refused.is_rejected() && !refused.is_unknown() && !refused.is_recorded());
+        assert!(EventOutcome::Duplicate.is_recorded() && EventOutcome::Accepted.is_recorded());
+        assert_eq!(EventOutcome::Accepted.error_kind(), None);
     }
 
     #[test]

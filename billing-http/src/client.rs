@@ -50,12 +50,34 @@ impl fmt::Debug for HttpClient {
 }
 
 /// How one attempt ended.
+#[derive(Clone)]
 enum Attempt {
     Response(ApiResponse),
     /// No usable response; the flag says whether the request surely never reached the server.
     Transport(Error, bool),
     /// An answer that another attempt would only repeat (a body over the size limit).
     Final(Error),
+}
+
+impl Attempt {
+    /// Whether the request may have reached the server and been applied: no usable answer
+    /// after it may have been sent, or a gateway's 502/504.
+    fn may_have_been_applied(&self) -> bool {
+        match self {
+            Attempt::Response(r) => matches!(r.status.as_u16(), 502 | 504),
+            Attempt::Transport(_, never_sent) => !never_sent,
+            Attempt::Final(_) => false,
+        }
+    }
+
+    /// What a call whose retries ran out on `last` reports: `last`, unless it says the
+    /// request was not applied while an earlier attempt may have been.
+    fn last(last: Attempt, maybe_applied: Option<Attempt>) -> Attempt {
+        match maybe_applied {
+            Some(earlier) if !last.may_have_been_applied() => earlier,
+            _ => last,
+        }
+    }
 }
 
 impl HttpClient {
@@ -148,7 +170,10 @@ impl HttpClient {
     /// 504, unstructured 500), with exponential backoff and jitter or the server's own
     /// `Retry-After` / `X-RateLimit-Reset` (capped), while the time budget lasts. A request that
     /// is not idempotent is retried only if it surely never reached the server. Every retry is
-    /// logged at WARN level under the `billing_http` target.
+    /// logged at WARN level under the `billing_http` target. When the retries run out on an
+    /// answer saying the request was not applied (a 503, a 429) after an earlier attempt may
+    /// have been (its answer was lost, or a gateway's 502/504), the earlier attempt's outcome
+    /// is returned, so that [`crate::outcome_unknown`] holds for it.
     ///
     /// # Errors
     /// `Unavailable` or `Timeout` (temporary) when no response was obtained; `Decode` for a body
@@ -177,13 +202,34 @@ impl HttpClient {
             backend: self.inner.backend,
             operation: request.operation,
         };
+        // The last retried attempt that may have been applied (no answer, or a gateway's
+        // 502/504), and whether the call gave up on an attempt it would have retried: then, if
+        // that last answer says "not applied", the earlier one is reported instead, so an
+        // applied write is never reported as refused.
+        let memory: std::sync::Mutex<(Option<Attempt>, bool)> =
+            std::sync::Mutex::new((None, false));
         let ended = schedule
             .run(
                 |timeout| self.attempt(&request, timeout),
-                |outcome| self.next(&request, outcome),
+                |outcome| {
+                    let next = self.next(&request, outcome);
+                    let retry = matches!(next, Next::Retry { .. });
+                    let mut m = memory
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if retry && outcome.may_have_been_applied() {
+                        m.0 = Some(outcome.clone());
+                    }
+                    m.1 = retry;
+                    next
+                },
             )
             .await;
+        let (earlier, gave_up) = memory
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match ended {
+            Ended::Attempted(outcome) if gave_up => self.finish(Attempt::last(outcome, earlier)),
             Ended::Attempted(outcome) => self.finish(outcome),
             Ended::Queued => Err(self.queued_too_long(&request)),
             Ended::Closed => Err(Error::unexpected("HTTP client is shut down")),

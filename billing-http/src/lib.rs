@@ -15,7 +15,8 @@
 //! - [`HttpConfig`]: the `[http]` configuration section.
 //! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups,
 //!   [`KeyedLocks`] to serialize read-then-write operations per key,
-//!   [`outcome_unknown`] to tell whether a failed write may still have been applied.
+//!   [`outcome_unknown`] to tell whether a failed write may still have been applied, and
+//!   [`failed_event`] to turn a usage request's failure into `Unknown` or `Rejected`.
 #![deny(missing_docs)]
 
 mod auth;
@@ -46,7 +47,7 @@ pub use errors::{
 };
 pub use fanout::ordered_fanout;
 pub use locks::{KeyGuard, KeyedLocks};
-pub use outcome::outcome_unknown;
+pub use outcome::{failed_event, outcome_unknown};
 pub use parser_contract::check_vendor_errors;
 pub use request::ApiRequest;
 pub use response::{ApiResponse, MAX_BODY_BYTES, decode_value};

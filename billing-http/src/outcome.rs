@@ -1,7 +1,7 @@
 //! Whether a failed request may still have taken effect: the question a client must answer
 //! before resending a write that the vendor does not deduplicate.
 
-use billing_core::{Error, ErrorKind};
+use billing_core::{Error, ErrorKind, EventOutcome};
 
 /// Whether the request behind `error` may have reached the server and been applied, so that
 /// resending it could apply it twice.
@@ -19,6 +19,22 @@ pub fn outcome_unknown(error: &Error) -> bool {
             matches!(error.kind(), ErrorKind::Timeout | ErrorKind::Unavailable)
                 && !never_sent(error)
         }
+    }
+}
+
+/// The outcome of a usage event whose request failed with `error`, on a vendor that
+/// deduplicates by event id (`deduplicates`) or not.
+///
+/// - [`EventOutcome::Unknown`] when the request may have been applied ([`outcome_unknown`]).
+///   Its error is temporary exactly when the vendor deduplicates: resending the event is then
+///   safe (it is counted once), and otherwise it may be counted twice, so a caller's generic
+///   retry loop must not resend it.
+/// - [`EventOutcome::Rejected`] with the error unchanged otherwise.
+pub fn failed_event(error: Error, deduplicates: bool) -> EventOutcome {
+    if outcome_unknown(&error) {
+        EventOutcome::Unknown(error.with_temporary(deduplicates))
+    } else {
+        EventOutcome::Rejected(error)
     }
 }
 
@@ -111,6 +127,29 @@ mod tests {
             !outcome_unknown(&queued),
             "a request that waited in vain never left"
         );
+    }
+
+    #[test]
+    fn a_lost_answer_is_an_unknown_outcome_never_a_rejection() {
+        let lost = || Error::new(ErrorKind::Timeout, "x");
+        match failed_event(lost(), true) {
+            EventOutcome::Unknown(e) => assert!(e.is_temporary(), "safe to resend"),
+            other => panic!("{other:?}"),
+        }
+        match failed_event(lost(), false) {
+            EventOutcome::Unknown(e) => assert!(!e.is_temporary(), "a resend may double it"),
+            other => panic!("{other:?}"),
+        }
+        let gateway =
+            Error::new(ErrorKind::Unavailable, "x").with_vendor(VendorDetail::status(504));
+        assert!(failed_event(gateway, true).is_unknown());
+        let refused =
+            Error::new(ErrorKind::Unavailable, "x").with_vendor(VendorDetail::status(503));
+        match failed_event(refused, false) {
+            EventOutcome::Rejected(e) => assert!(e.is_temporary()),
+            other => panic!("{other:?}"),
+        }
+        assert!(failed_event(Error::invalid_input("x"), true).is_rejected());
     }
 
     #[tokio::test]

@@ -420,3 +420,67 @@ async fn an_oversized_answer_is_not_fetched_again() {
     assert!(!e.is_temporary(), "the same answer would come again");
     assert_eq!(*hits.lock().unwrap(), 1, "not fetched again");
 }
+
+/// A server that hangs up on the first request (after reading it) and answers `status` to
+/// every later one.
+async fn hangs_up_then(status: u16) -> Server {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(Mutex::new(0));
+    let h = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let hits = h.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0_u8; 4096];
+                loop {
+                    let mut seen = Vec::new();
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let n = {
+                        let mut hits = hits.lock().unwrap();
+                        *hits += 1;
+                        *hits
+                    };
+                    if n == 1 {
+                        return;
+                    }
+                    let answer = format!("HTTP/1.1 {status} Nope\r\ncontent-length: 2\r\n\r\n{{}}");
+                    if stream.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Server { base, hits }
+}
+
+#[tokio::test]
+async fn retries_that_run_out_after_a_lost_answer_report_the_lost_answer() {
+    // The first attempt may have been applied; the later ones were refused (503): the call's
+    // outcome is unknown, not "refused".
+    let s = hangs_up_then(503).await;
+    let c = client(&s.base, fast().with_max_retries(2));
+    let e = c
+        .send(post(&c).idempotency(Idempotency::Idempotent))
+        .await
+        .unwrap_err();
+    assert_eq!(*s.hits.lock().unwrap(), 3, "1 + max_retries attempts");
+    assert!(billing_http::outcome_unknown(&e), "{e}");
+
+    // Refused every time: the outcome is known, the last answer is returned.
+    let s = scripted(vec![(503, vec![]), (503, vec![]), (503, vec![])]).await;
+    let c = client(&s.base, fast().with_max_retries(2));
+    let r = c
+        .send(post(&c).idempotency(Idempotency::Idempotent))
+        .await
+        .unwrap();
+    assert_eq!(r.status.as_u16(), 503);
+}

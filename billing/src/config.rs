@@ -21,6 +21,7 @@ const SECTIONS: &[&str] = &[
     "killbill",
     "billabear",
     "cutover",
+    "outbox",
 ];
 
 /// Which backend to use.
@@ -78,6 +79,9 @@ pub struct BillingConfig {
     /// HTTP settings for vendor backends.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The `[outbox]` section: durable usage recording ([`crate::outbox::OutboxConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<crate::outbox::OutboxConfig>,
     /// The `[lago]` section (feature `lago`): `base_url` and `api_key`.
     #[cfg(feature = "lago")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +138,7 @@ impl BillingConfig {
         Self {
             provider: Provider::Memory,
             http: HttpConfig::default(),
+            outbox: None,
             #[cfg(feature = "lago")]
             lago: None,
             #[cfg(not(feature = "lago"))]
@@ -244,6 +249,9 @@ impl BillingConfig {
         }
         let config: Self = figment.extract().map_err(figment_error)?;
         config.http.validate()?;
+        if let Some(outbox) = &config.outbox {
+            outbox.validate()?;
+        }
         Ok(config)
     }
 }

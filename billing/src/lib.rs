@@ -50,6 +50,7 @@ pub mod cutover;
 mod durable;
 pub mod layers;
 pub mod migrate;
+pub mod outbox;
 
 pub use config::{BillingConfig, ENV_PREFIX, Provider};
 pub use connect::{connect, is_compiled_in};

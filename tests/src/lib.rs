@@ -20,6 +20,8 @@ pub mod errors;
 pub mod hostile;
 pub mod killbill_server;
 pub mod malformed;
+pub mod outbox;
+pub mod postgres;
 pub mod routes;
 pub mod sims;
 pub mod soak;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use billing::{BillingBackend, Capabilities, Error, ErrorKind, EventOutcome, UsageEvent};
+use billing::{BillingBackend, Capabilities, Error, EventOutcome, UsageEvent};
 use futures::StreamExt;
 
 /// How the application sends.
@@ -31,9 +31,9 @@ pub struct SoakReport {
     pub accepted: usize,
     /// `Duplicate` outcomes (the vendor already had the event: a lost answer was retried).
     pub duplicates_reported: usize,
-    /// Events resent after an unknown outcome (a lost answer or a timeout that the backend
-    /// reported not temporary, because its vendor does not deduplicate): the only resends that
-    /// can store an event twice.
+    /// Events resent after an unknown outcome (`EventOutcome::Unknown`: a lost answer or a
+    /// timeout after the write may have committed): on a vendor without deduplication, the only
+    /// resends that can store an event twice.
     pub resent_unknown_outcome: usize,
     /// Rejections the application resent, by error kind.
     pub resent_kinds: Vec<(String, usize)>,
@@ -43,17 +43,21 @@ pub struct SoakReport {
     pub elapsed: Duration,
 }
 
-/// Whether the application sends `error`'s event again.
+/// Whether the application sends the event of `outcome` again.
 ///
-/// A temporary rejection is safe to resend (the library's contract). On a backend without
-/// deduplication by event id (`usage_dedup_by_event_id` false, BillaBear), a lost answer or a
-/// timeout is reported not temporary, because the event may have been stored and a resend
-/// may store it twice; an application that must not lose usage resends it anyway and accepts
-/// that duplicate (BillaBear collapses equal event ids when it aggregates for invoices).
-pub fn should_resend(error: &Error, capabilities: &Capabilities) -> bool {
-    error.is_temporary()
-        || (!capabilities.usage_dedup_by_event_id
-            && matches!(error.kind(), ErrorKind::Timeout | ErrorKind::Unavailable))
+/// A temporary rejection is safe to resend (the library's contract), and so is an unknown
+/// outcome on a backend that deduplicates by event id. On a backend without deduplication
+/// (`usage_dedup_by_event_id` false, BillaBear) an unknown outcome (a lost answer or a timeout
+/// after the write may have committed) may already be stored, and a resend may store it twice;
+/// an application that must not lose usage and has no way to check resends it anyway and
+/// accepts that duplicate (BillaBear collapses equal event ids when it aggregates for
+/// invoices). `billing::outbox` holds such events for a decision instead.
+pub fn should_resend(outcome: &EventOutcome, _capabilities: &Capabilities) -> bool {
+    match outcome {
+        EventOutcome::Accepted | EventOutcome::Duplicate => false,
+        EventOutcome::Rejected(e) => e.is_temporary(),
+        EventOutcome::Unknown(_) => true,
+    }
 }
 
 /// Records every event, resending what [`should_resend`] allows, for at most
@@ -94,19 +98,23 @@ pub async fn record_all(
         for (indices, outcomes) in results {
             assert_eq!(indices.len(), outcomes.len(), "one outcome per event");
             for (i, outcome) in indices.into_iter().zip(outcomes) {
+                let resend = should_resend(&outcome, backend.capabilities());
                 match outcome {
                     EventOutcome::Accepted => report.accepted += 1,
                     EventOutcome::Duplicate => report.duplicates_reported += 1,
-                    EventOutcome::Rejected(e) if should_resend(&e, backend.capabilities()) => {
-                        *kinds.entry(e.kind().to_string()).or_default() += 1;
-                        if !e.is_temporary() {
-                            report.resent_unknown_outcome += 1;
-                        }
+                    EventOutcome::Unknown(e) | EventOutcome::Rejected(e) if !resend => {
+                        report.unrecorded.push((events[i].id.to_string(), e));
+                    }
+                    EventOutcome::Unknown(e) => {
+                        report.resent_unknown_outcome += 1;
+                        *kinds.entry(format!("unknown {}", e.kind())).or_default() += 1;
                         last_errors.push((events[i].id.to_string(), e));
                         next.push(i);
                     }
                     EventOutcome::Rejected(e) => {
-                        report.unrecorded.push((events[i].id.to_string(), e));
+                        *kinds.entry(e.kind().to_string()).or_default() += 1;
+                        last_errors.push((events[i].id.to_string(), e));
+                        next.push(i);
                     }
                 }
             }

@@ -22,6 +22,7 @@ fn kinds(outcomes: &[EventOutcome]) -> Vec<String> {
             EventOutcome::Accepted => "accepted".to_owned(),
             EventOutcome::Duplicate => "duplicate".to_owned(),
             EventOutcome::Rejected(e) => format!("rejected:{:?}", e.kind()),
+            EventOutcome::Unknown(e) => format!("unknown:{:?}", e.kind()),
         })
         .collect()
 }

@@ -183,9 +183,9 @@ async fn soak(vendor: Vendor) {
     } else {
         // No deduplication: an event is stored twice only when a write committed but its answer
         // was lost (dropped after the write, or later than the client's timeout) and the
-        // application resent it. Such a resend follows an unknown outcome, which the library
-        // reports as a non-temporary Timeout or Unavailable; every other resend follows an
-        // answer that the event was not stored. The API has no way to read an event back, so
+        // application resent it. Such a resend follows an unknown outcome
+        // (`EventOutcome::Unknown`); every other resend follows an answer that the event was
+        // not stored. The API has no way to read an event back, so
         // a lost answer cannot be told from a write that never arrived: this is the floor.
         assert!(
             duplicates <= report.resent_unknown_outcome,

@@ -10,7 +10,7 @@ use billing_core::{
     SubscriptionKey, UsageEvent, UsageLine, UsagePeriod, UsageQuery, UsageReader, UsageRecorder,
     UsageSummary,
 };
-use billing_http::{Method, ordered_fanout, outcome_unknown};
+use billing_http::{Method, failed_event, ordered_fanout};
 use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::Number;
@@ -26,10 +26,11 @@ struct Ready<'a> {
     value: Number,
 }
 
-/// The error of an event whose request failed. When the request may have been applied
-/// (timeout, connection lost after sending, 502/504), the error is marked not temporary:
-/// BillaBear stores every copy it receives, so resending could count the event twice.
-fn event_error(e: Error) -> Error {
+/// The outcome of an event whose request failed: `Unknown` when the request may have been
+/// applied (timeout, connection lost after sending, 502/504), with an error that is not
+/// temporary, since BillaBear stores every copy it receives and a resend could count the event
+/// twice; otherwise `Rejected`.
+fn event_failure(e: Error) -> EventOutcome {
     // `400 {"errors": {"code": ...}}`: no metric has this code; `subscription`: no such
     // subscription (the adapter resolved it, so it vanished in between).
     let fields = e.vendor().and_then(|v| v.code.clone()).unwrap_or_default();
@@ -38,24 +39,9 @@ fn event_error(e: Error) -> Error {
             .split(',')
             .any(|f| f == "code" || f == "subscription")
     {
-        return e.with_kind(ErrorKind::NotFound);
+        return EventOutcome::Rejected(e.with_kind(ErrorKind::NotFound));
     }
-    if outcome_unknown(&e) {
-        let mut unknown = Error::new(
-            e.kind(),
-            format!(
-                "{}; the event may have been recorded, and BillaBear does not deduplicate, so it \
-                 must not be resent",
-                e.message()
-            ),
-        )
-        .with_temporary(false);
-        if let Some(v) = e.vendor() {
-            unknown = unknown.with_vendor(v.clone());
-        }
-        return unknown;
-    }
-    e
+    failed_event(e, false)
 }
 
 impl BillaBear {
@@ -80,7 +66,7 @@ impl BillaBear {
         }
     }
 
-    async fn send_event(&self, event: &UsageEvent, ready: Ready<'_>) -> Result<()> {
+    async fn send_event(&self, event: &UsageEvent, ready: Ready<'_>) -> EventOutcome {
         let body = wire::Event {
             event_id: event.id.as_str(),
             subscription: ready.subscription_id,
@@ -89,10 +75,13 @@ impl BillaBear {
             properties: &event.properties,
         };
         // A POST is `NotIdempotent`: the client resends it only if the connection was refused.
-        self.send_json(Operation::RecordUsage, Method::POST, &["events"], &body)
+        match self
+            .send_json(Operation::RecordUsage, Method::POST, &["events"], &body)
             .await
-            .map(|_| ())
-            .map_err(event_error)
+        {
+            Ok(_) => EventOutcome::Accepted,
+            Err(e) => event_failure(e),
+        }
     }
 
     async fn record(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
@@ -177,11 +166,8 @@ impl BillaBear {
             async move { (index, self.send_event(event, r).await) }
         })
         .await;
-        for (i, result) in results {
-            match result {
-                Ok(()) => outcomes.set(i, EventOutcome::Accepted),
-                Err(e) => outcomes.reject(i, e),
-            }
+        for (i, outcome) in results {
+            outcomes.set(i, outcome);
         }
         outcomes.finish()
     }

@@ -10,7 +10,7 @@ use billing_core::{
     Error, EventOutcome, MetricCode, Operation, Period, Result, SubscriptionKey, UsageEvent,
     UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
 };
-use billing_http::{Idempotency, Method, StatusCode, ordered_fanout};
+use billing_http::{Idempotency, Method, StatusCode, failed_event, ordered_fanout};
 
 use serde_json::value::RawValue;
 
@@ -41,7 +41,9 @@ fn outcome_of_error(e: Error) -> EventOutcome {
             .with_vendor(vendor),
         );
     }
-    EventOutcome::Rejected(e)
+    // A transport failure or a 502/504 after the client's retries: the POST may have been
+    // applied, so the event is `Unknown` (safe to resend: the trackingId deduplicates it).
+    failed_event(e, true)
 }
 
 impl KillBill {
@@ -222,5 +224,20 @@ mod tests {
             outcome_of_error(unreadable),
             EventOutcome::Rejected(e) if e.kind() == ErrorKind::Decode
         ));
+    }
+
+    #[test]
+    fn a_lost_answer_is_unknown_and_safe_to_resend() {
+        let lost = Error::new(ErrorKind::Timeout, "POST /1.0/kb/usages: timed out");
+        assert!(matches!(
+            outcome_of_error(lost),
+            EventOutcome::Unknown(e) if e.is_temporary()
+        ));
+        let gateway = Error::new(ErrorKind::Unavailable, "bad gateway")
+            .with_vendor(VendorDetail::status(502));
+        assert!(outcome_of_error(gateway).is_unknown());
+        let refused = Error::new(ErrorKind::Unavailable, "unavailable")
+            .with_vendor(VendorDetail::status(503));
+        assert!(outcome_of_error(refused).is_rejected());
     }
 }

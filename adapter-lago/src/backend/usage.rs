@@ -8,7 +8,7 @@ use billing_core::{
     CustomerKey, Error, EventOutcome, MetricCode, Operation, Result, SubscriptionKey, UsageEvent,
     UsagePeriod, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
 };
-use billing_http::{ApiRequest, Idempotency, Method, ordered_fanout};
+use billing_http::{ApiRequest, Idempotency, Method, failed_event, ordered_fanout};
 
 use super::{BATCH_MAX, Lago};
 use crate::convert;
@@ -47,13 +47,16 @@ impl Lago {
                     return outcomes;
                 }
             };
+            // A transport failure or a 502/504 after the client's retries: the batch may have
+            // been applied, so its events are `Unknown` (safe to resend: Lago deduplicates by
+            // transaction id).
             let response = match self.client.send(request).await {
                 Ok(r) => r,
                 Err(e) => {
                     outcomes.extend(
                         remaining
                             .iter()
-                            .map(|(i, _)| (*i, EventOutcome::Rejected(e.clone()))),
+                            .map(|(i, _)| (*i, failed_event(e.clone(), true))),
                     );
                     return outcomes;
                 }
@@ -69,7 +72,7 @@ impl Lago {
                     outcomes.extend(
                         remaining
                             .iter()
-                            .map(|(i, _)| (*i, EventOutcome::Rejected(error.clone()))),
+                            .map(|(i, _)| (*i, failed_event(error.clone(), true))),
                     );
                     return outcomes;
                 }

@@ -27,6 +27,8 @@ pub struct Report {
     pub requests: Vec<requests::Report>,
     /// Section 4, derived from sections 1 and 2.
     pub cpu: Vec<CpuRow>,
+    /// Section 5.
+    pub outbox: Option<crate::outbox::Report>,
     /// Wall seconds of the whole run (the build excluded).
     pub total_seconds: f64,
 }
@@ -94,7 +96,7 @@ impl Report {
         self.cpu = rows;
     }
 
-    /// The four tables, as printed and as put in the README.
+    /// The tables, as printed and as put in the README.
     pub fn tables(&self) -> String {
         let mut out = String::new();
         if !self.ingestion.is_empty() {
@@ -111,6 +113,10 @@ impl Report {
         }
         if !self.cpu.is_empty() {
             out.push_str(&self.cpu_table().render());
+        }
+        if let Some(o) = &self.outbox {
+            out.push('\n');
+            out.push_str(&o.tables());
         }
         out
     }

@@ -73,7 +73,7 @@ impl<B: BillingBackend> Traced<B> {
 
 /// What the DEBUG event reports of a call's result.
 trait Outcome {
-    /// The error of a failed call; the first rejection of a usage batch.
+    /// The error of a failed call; the first rejected or unknown event of a usage batch.
     fn failure(&self) -> Option<&Error>;
 }
 
@@ -85,10 +85,7 @@ impl<T> Outcome for Result<T> {
 
 impl Outcome for Vec<EventOutcome> {
     fn failure(&self) -> Option<&Error> {
-        self.iter().find_map(|o| match o {
-            EventOutcome::Rejected(e) => Some(e),
-            _ => None,
-        })
+        self.iter().find_map(EventOutcome::error)
     }
 }
 
