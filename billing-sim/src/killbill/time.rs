@@ -227,10 +227,11 @@ impl Periods {
         let time = self.time_of_day;
         let m = month_index(t);
         for index in m..m + 3 {
-            if let Some(c) = cycle_date(index, self.bcd, time) {
-                if c > t && c > self.start {
-                    return c;
-                }
+            if let Some(c) = cycle_date(index, self.bcd, time)
+                && c > t
+                && c > self.start
+            {
+                return c;
             }
         }
         // Unreachable for real dates; fall back to a plain month.
@@ -246,10 +247,11 @@ impl Periods {
         let time = self.time_of_day;
         let m = month_index(t);
         for index in [m, m - 1] {
-            if let Some(c) = cycle_date(index, self.bcd, time) {
-                if c <= t && c > self.start {
-                    return c;
-                }
+            if let Some(c) = cycle_date(index, self.bcd, time)
+                && c <= t
+                && c > self.start
+            {
+                return c;
             }
         }
         self.start
