@@ -31,6 +31,12 @@ pub mod usage;
 
 pub use ctx::{Ctx, RequestCounter, assert_kind, dec};
 
+/// The workspace README's Rust code, compiled (and run unless marked `no_run`) as doctests, so
+/// the tour and the layer example stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// A scenario: an async check over a context.
 pub type Scenario = for<'a> fn(&'a Ctx) -> futures::future::BoxFuture<'a, ()>;
 
