@@ -82,8 +82,9 @@ pub async fn simulate(vendor: Vendor) -> Result<Simulated> {
 }
 
 /// Seeds `n` customers (`<prefix>-cNNNNN`) with one subscription each: every 4th subscription is
-/// canceled, every 5th other one cancels at period end; plans alternate. Customers get metadata
-/// when the backend stores it.
+/// canceled, every 5th other one cancels at period end; plans alternate. Where the backend can
+/// start subscriptions in the past, they started on different days of the last two months (as a
+/// running business's would have). Customers get metadata when the backend stores it.
 ///
 /// # Errors
 /// The first error from the backend.
@@ -105,11 +106,13 @@ pub async fn seed(backend: &dyn BillingBackend, prefix: &str, n: usize) -> Resul
         } else {
             sample::STARTER
         })?;
-        backend
-            .create_subscription(
-                &NewSubscription::new(sub.clone(), key, plan).currency(Currency::USD),
-            )
-            .await?;
+        let mut new = NewSubscription::new(sub.clone(), key, plan).currency(Currency::USD);
+        if caps.subscription_start_past {
+            let days = i64::try_from(1 + (i * 7) % 59).unwrap_or(1);
+            let hours = i64::try_from(i % 24).unwrap_or(0);
+            new = new.starts_at(Utc::now() - Duration::days(days) - Duration::hours(hours));
+        }
+        backend.create_subscription(&new).await?;
         if i % 4 == 3 && caps.cancel_now {
             backend.cancel_subscription(&sub, CancelAt::Now).await?;
         } else if i % 5 == 4 && caps.cancel_at_period_end {
@@ -128,12 +131,22 @@ pub struct DemoOutcome {
     pub report: billing::migrate::MigrationReport,
     /// The report of a second run over the same data (creates nothing).
     pub rerun: billing::migrate::MigrationReport,
-    /// Differences found by `verify` after the first run (none when complete).
-    pub problems: Vec<String>,
+    /// What `verify` found after the first run: differences, and subscriptions whose billing
+    /// dates do not line up (none when complete).
+    pub verification: billing::migrate::Verification,
     /// Seconds spent seeding the source.
     pub seed_secs: f64,
     /// Seconds the first migration run took.
     pub migrate_secs: f64,
+}
+
+/// How a demo migration runs, beyond the vendors and sizes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoFlags {
+    /// [`billing::migrate::MigrationOptions::accept_double_billing`].
+    pub accept_double_billing: bool,
+    /// [`billing::migrate::MigrationOptions::cancel_source_at_period_end`].
+    pub cancel_source_at_period_end: bool,
 }
 
 /// Starts both simulators, seeds `customers` into the source, migrates them with `concurrency`
@@ -147,6 +160,7 @@ pub async fn migration_demo(
     to: Vendor,
     customers: usize,
     concurrency: usize,
+    flags: DemoFlags,
 ) -> Result<DemoOutcome> {
     use billing::migrate::{CheckpointFile, Migration, MigrationOptions, PlanMap, verify};
     let source = simulate(from).await?;
@@ -165,6 +179,8 @@ pub async fn migration_demo(
     )));
     let options = MigrationOptions {
         concurrency,
+        accept_double_billing: flags.accept_double_billing,
+        cancel_source_at_period_end: flags.cancel_source_at_period_end,
         ..MigrationOptions::default()
     };
     let started = std::time::Instant::now();
@@ -177,7 +193,7 @@ pub async fn migration_demo(
     .run()
     .await?;
     let migrate_secs = started.elapsed().as_secs_f64();
-    let problems = verify(
+    let verification = verify(
         source.backend.as_ref(),
         target.backend.as_ref(),
         &PlanMap::identity(),
@@ -192,34 +208,44 @@ pub async fn migration_demo(
     Ok(DemoOutcome {
         report,
         rerun,
-        problems,
+        verification,
         seed_secs,
         migrate_secs,
     })
 }
 
-/// Runs [`migration_demo`] with `--customers N` and `--concurrency N` from the command line and
-/// prints what happened.
+const USAGE: &str = "usage: [--customers N] [--concurrency N] [--accept-double-billing] \
+                     [--cancel-source-at-period-end]";
+
+/// Runs [`migration_demo`] with `--customers N`, `--concurrency N`, `--accept-double-billing`
+/// and `--cancel-source-at-period-end` from the command line and prints what happened.
 ///
 /// # Errors
 /// Bad arguments, or whatever [`migration_demo`] reports.
 pub async fn migration_demo_main(from: Vendor, to: Vendor) -> Result<String> {
     let mut customers = 25;
     let mut concurrency = 8;
+    let mut flags = DemoFlags::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<usize>().ok());
-        match (arg.as_str(), value) {
-            ("--customers", Some(v)) => customers = v,
-            ("--concurrency", Some(v)) => concurrency = v.max(1),
-            _ => {
-                return Err(Error::invalid_input(
-                    "usage: [--customers N] [--concurrency N]",
-                ));
+        match arg.as_str() {
+            "--accept-double-billing" => flags.accept_double_billing = true,
+            "--cancel-source-at-period-end" => flags.cancel_source_at_period_end = true,
+            "--customers" | "--concurrency" => {
+                let value = args
+                    .next()
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .ok_or_else(|| Error::invalid_input(USAGE))?;
+                if arg == "--customers" {
+                    customers = value;
+                } else {
+                    concurrency = value.max(1);
+                }
             }
+            _ => return Err(Error::invalid_input(USAGE)),
         }
     }
-    let o = migration_demo(from, to, customers, concurrency).await?;
+    let o = migration_demo(from, to, customers, concurrency, flags).await?;
     let mut out = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(
@@ -234,16 +260,27 @@ pub async fn migration_demo_main(from: Vendor, to: Vendor) -> Result<String> {
         o.migrate_secs,
         customers as f64 / o.migrate_secs.max(f64::EPSILON)
     );
-    if o.problems.is_empty() {
+    let v = &o.verification;
+    if v.problems.is_empty() {
         let _ = writeln!(
             out,
             "verified: every live customer and subscription is in the target with the same key, plan and status"
         );
     } else {
-        for p in &o.problems {
+        for p in &v.problems {
             let _ = writeln!(out, "MISMATCH {p}");
         }
     }
+    let _ = writeln!(
+        out,
+        "period_mismatches: {}{}",
+        v.period_mismatches.count,
+        if v.period_mismatches.count == 0 {
+            " (the target bills each subscription from the day its source period ends)".to_owned()
+        } else {
+            format!(" {:?}", v.period_mismatches.keys)
+        }
+    );
     let _ = writeln!(
         out,
         "second run: {} customers and {} subscriptions created, {} customers skipped",

@@ -2,6 +2,7 @@
 //! to.
 #![deny(missing_docs)]
 
+pub mod cutover_demo;
 pub mod demo;
 
 use std::fmt::Write as _;

@@ -1,17 +1,16 @@
 //! Tells the tests which optional prerequisites are present, so a test whose prerequisite is
 //! missing is compiled as `#[ignore]`d (reported as ignored, never as passed), and, with
-//! `CI=true`, a test that requires every prerequisite is compiled in (and fails if one is
-//! missing).
+//! `CI=true`, the tests that require every prerequisite fail if one is missing.
 //!
 //! - `billing_specs`: the vendors' API descriptions are in `../shared/specs`.
-//! - `billing_killbill_server`: `BILLING_TEST_KILLBILL_URL` names a real Kill Bill server.
+//! - `killbill_real`: `BILLING_TEST_KILLBILL_URL` names a real Kill Bill server.
 //! - `billing_ci`: `CI=true`.
 
 use std::path::Path;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(billing_specs)");
-    println!("cargo::rustc-check-cfg=cfg(billing_killbill_server)");
+    println!("cargo::rustc-check-cfg=cfg(killbill_real)");
     println!("cargo::rustc-check-cfg=cfg(billing_ci)");
     println!("cargo::rerun-if-env-changed=BILLING_TEST_KILLBILL_URL");
     println!("cargo::rerun-if-env-changed=CI");
@@ -21,7 +20,7 @@ fn main() {
         println!("cargo::rustc-cfg=billing_specs");
     }
     if std::env::var_os("BILLING_TEST_KILLBILL_URL").is_some_and(|v| !v.is_empty()) {
-        println!("cargo::rustc-cfg=billing_killbill_server");
+        println!("cargo::rustc-cfg=killbill_real");
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         println!("cargo::rustc-cfg=billing_ci");

@@ -61,6 +61,9 @@ pub fn capabilities() -> Capabilities {
     c.change_plan_now = true;
     c.change_plan_at_period_end = false;
     c.change_plan_vendor_default = false;
+    c.subscription_start_past = false;
+    c.subscription_start_future = false;
+    c.subscription_billing_anchor = false;
     c.usage_batch_max = 1;
     c.usage_dedup_by_event_id = false;
     c.usage_backdated = false;

@@ -17,6 +17,7 @@
 //! | `change_plan_now` | yes | `POST /subscription/{id}/plan` with `when: instantly` |
 //! | `change_plan_at_period_end` | no | the server applies `next-cycle` immediately |
 //! | `change_plan_vendor_default` | no | BillaBear requires an explicit `when` |
+//! | `subscription_start_past` / `_future` / `_billing_anchor` | no / no / no | `POST /customer/{id}/subscription/start` has no date: it starts now and charges the first period at once (402 on failure) |
 //! | `usage_batch_max` | 1 | no batch endpoint: events go one per request, concurrently |
 //! | `usage_dedup_by_event_id` | no | the server stores every copy of an event id |
 //! | `usage_backdated` | no | the server stamps events with its receive time |

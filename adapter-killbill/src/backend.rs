@@ -83,6 +83,9 @@ pub fn capabilities() -> Capabilities {
     c.change_plan_now = true;
     c.change_plan_at_period_end = true;
     c.change_plan_vendor_default = true;
+    c.subscription_start_past = true;
+    c.subscription_start_future = true;
+    c.subscription_billing_anchor = true;
     c.usage_batch_max = 1;
     c.usage_dedup_by_event_id = true;
     c.usage_backdated = true;

@@ -304,6 +304,7 @@ pub fn subscription(
         sub.state.clone().unwrap_or_default(),
     );
     s.started_at = opt_datetime(&sub.start_date);
+    s.billing_anchor = opt_datetime(&sub.billing_start_date);
     s.current_period = current_period;
     s.ends_at = ends_at;
     s.scheduled_change = scheduled_change;

@@ -70,6 +70,8 @@
 //! | `change_plan_now` | true | `billingPolicy=IMMEDIATE` |
 //! | `change_plan_at_period_end` | true | `billingPolicy=END_OF_TERM` |
 //! | `change_plan_vendor_default` | true | the catalog's `changePolicy` |
+//! | `subscription_start_past` / `_future` | true / true | `entitlementDate` (a future one is `PENDING`) |
+//! | `subscription_billing_anchor` | true | `billingDate`, separate from the entitlement date (see below) |
 //! | `usage_batch_max` | 1 | one event per POST keeps `trackingId` dedup exact |
 //! | `usage_dedup_by_event_id` | true | `trackingId` = event id, 400/50000 on a repeat |
 //! | `usage_backdated` | true | `recordDate` is stored as sent |
@@ -77,6 +79,30 @@
 //! | `usage_range` | true | `startDate`/`endDate`, end exclusive |
 //! | `usage_per_subscription` | true | usage rows belong to one subscription |
 //! | `usage_read_lag` | 0 | rows are written before the 201 |
+//!
+//! ## Start dates and what Kill Bill bills for them
+//! Kill Bill keeps the service (the *entitlement*) and billing apart: `POST /subscriptions`
+//! takes `entitlementDate` and `billingDate`, and each defaults to now on its own
+//! (`DefaultEntitlementApi`). The adapter sends:
+//! - a start (`starts_at`) as `entitlementDate`, and as `billingDate` too when there is no
+//!   anchor: Kill Bill then bills from the start. For a start in the past that means an invoice
+//!   at once covering every period since the start (recurring charges in advance, the catalog's
+//!   `IN_ADVANCE`), prorated to the bill-cycle day for a first partial period. A start in the
+//!   future is `PENDING` and bills nothing until then.
+//! - a billing anchor as `billingDate`, `migrated=true` when the start is in the past (the
+//!   subscription's `sourceType` reads `MIGRATED`), and the anchor's day as the subscription's
+//!   own `billCycleDayLocal` (a bill-cycle-day event that overrides the account's, so a second
+//!   subscription of the same account keeps its own billing day). Nothing is billed before
+//!   `billingDate`: there is no billing event before it, so the first invoice is issued there,
+//!   its first recurring item starts on the anchor's day and lasts a whole period, and usage
+//!   recorded before the anchor falls in no billed period (proved on the real server by moving
+//!   its test clock past the anchor: `tests/tests/killbill_server.rs`). Until the anchor the
+//!   subscription is `ACTIVE` with `chargedThroughDate` null; the adapter reports its
+//!   `current_period` as the unbilled lead-in `[anchor - one period (not before the start),
+//!   anchor)`, and `billing_anchor` as `billingStartDate`.
+//!
+//! Dates are sent as instants; Kill Bill bills by day in the account's time zone (UTC for
+//! accounts this adapter creates), so the anchor's day is what counts.
 //!
 //! **Metadata.** An account's closest equivalent is its custom fields, a separate resource:
 //! mapping them would cost a request on every read (and one per account when listing, on top

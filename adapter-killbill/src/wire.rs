@@ -118,6 +118,10 @@ pub struct SubscriptionIn {
     pub plan_name: String,
     /// The application's key.
     pub external_key: String,
+    /// This subscription's own bill-cycle day (a BCD_CHANGE event at creation), which
+    /// overrides the account's: a billing anchor keeps its day of the month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bill_cycle_day_local: Option<u32>,
 }
 
 /// `PUT /1.0/kb/subscriptions/{id}` body (change plan).

@@ -711,10 +711,25 @@ async fn the_current_period_follows_the_bill_cycle() {
     let period = s.current_period.unwrap();
     let start = s.started_at.unwrap();
     assert_eq!(period.start, start);
-    // The simulator's clock is frozen: the account's reference time is the start.
+    // The period ends on the bill-cycle day (the start's day) at the account's reference time
+    // of day: when the account was created, just before the subscription.
+    let customer = env
+        .kb
+        .get_customer(&CustomerKey::new("bc").unwrap())
+        .await
+        .unwrap();
+    let reference = customer.raw.as_ref().unwrap()["referenceTime"]
+        .as_str()
+        .map(|t| {
+            billing_core::chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .to_utc()
+        })
+        .unwrap();
+    assert!(reference <= start);
     assert_eq!(
         period.end,
-        start.checked_add_months(Months::new(1)).unwrap()
+        reference.checked_add_months(Months::new(1)).unwrap()
     );
     env.kb
         .record_usage(&[event("bc-1", &sub, "api_calls", "3")])

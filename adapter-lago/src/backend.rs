@@ -93,6 +93,9 @@ pub fn capabilities() -> Capabilities {
     c.change_plan_now = false;
     c.change_plan_at_period_end = false;
     c.change_plan_vendor_default = true;
+    c.subscription_start_past = true;
+    c.subscription_start_future = true;
+    c.subscription_billing_anchor = false;
     c.usage_batch_max = BATCH_MAX;
     c.usage_dedup_by_event_id = true;
     c.usage_backdated = true;

@@ -20,6 +20,8 @@
 //! | `cancel_at_period_end` | yes | `PUT ending_at` = the current period's end |
 //! | `change_plan_now` / `_at_period_end` | no | Lago alone decides: upgrades now, downgrades at period end |
 //! | `change_plan_vendor_default` | yes | `POST /subscriptions` again with the same key |
+//! | `subscription_start_past` / `_future` | yes / yes | `subscription_at` in the past (active, back-dated) or future (`pending`) |
+//! | `subscription_billing_anchor` | no | Lago bills from the start; see "Start dates" below |
 //! | `usage_batch_max` | 100 | `POST /events/batch` limit |
 //! | `usage_dedup_by_event_id` | yes | a repeated `transaction_id` is refused (422) and reported `Duplicate` |
 //! | `usage_backdated` | yes | event timestamps are honoured |
@@ -52,6 +54,27 @@
 //!   subscription's customer and the metric catalog cached, so a batch costs one request.
 //!   A 422 names the bad events by index: `transaction_id: value_already_exist` alone is
 //!   `Duplicate`, other errors reject that event, and the rest is sent again.
+//!
+//! # Start dates and what Lago bills for them
+//! A start (`starts_at`) is sent as `subscription_at` (with `billing_time: calendar`, as every
+//! create). From lago-api's `Subscriptions::CreateService` and `Invoices::CalculateFeesService`:
+//! - **In the past:** the subscription is active at once with `started_at` back-dated (clamped
+//!   to the end of an earlier invoiced termination under the same key), and nothing is invoiced
+//!   at creation, not even for a pay-in-advance plan. At the next billing date (the 1st, in
+//!   calendar billing) Lago invoices the period just ended: a **pay-in-arrears** plan's base fee
+//!   for `[max(started_at, period start), billing date)`, days before the call included, and
+//!   usage charges for events in that window; a **pay-in-advance** plan's fee for the period
+//!   that begins on the billing date, plus that window's usage.
+//! - **In the future:** `pending` until its day; activated then, and a pay-in-advance plan is
+//!   invoiced on activation.
+//! - **No billing anchor:** Lago has no billing start apart from the service start: its periods
+//!   follow `subscription_at` (anniversary) or the calendar, and a pay-in-arrears plan bills the
+//!   base fee of the period that contains the start. A subscription moved from another vendor
+//!   would be billed again for days that vendor has billed, whatever `subscription_at` and
+//!   `billing_time` say, so `subscription_billing_anchor` is false and an anchor is `Unsupported`
+//!   before any request. (A pay-in-advance plan with `subscription_at` one period before the
+//!   anchor and `billing_time: anniversary` would bill nothing before it; the adapter cannot tell
+//!   the plan's kind without reading it, and a capability must hold for every plan.)
 //!
 //! # Requests per operation (caches warm)
 //! | operation | requests |

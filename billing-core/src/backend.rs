@@ -82,10 +82,23 @@ pub trait CustomerStore: Send + Sync {
 /// Subscriptions, addressed by the application's [`SubscriptionKey`].
 #[async_trait]
 pub trait SubscriptionStore: Send + Sync {
-    /// Subscribes a customer to a plan, starting now.
+    /// Subscribes a customer to a plan, starting now or at `new.starts_at`, billed from its start
+    /// or from `new.billing_anchor`.
     ///
     /// # Behavior
     /// - Returns the subscription, status `Active` (or `Trialing` if the plan has a trial).
+    /// - A start within [`crate::START_NOW_TOLERANCE`] of now is now.
+    /// - A start in the past: status `Active`, `started_at` is that start, and `current_period`
+    ///   is the period containing now, anchored as the vendor anchors periods (see its
+    ///   capabilities' documentation for what it bills for the time before the call).
+    /// - A start in the future: status `Pending`, `started_at` is that start.
+    /// - A billing anchor: nothing before it is billed; `billing_anchor` shows it, and until
+    ///   then `current_period` ends at the anchor (an unbilled lead-in), after which periods
+    ///   begin on the anchor (on its day, for vendors that bill by day).
+    /// - `InvalidInput` before any request if the anchor is before the start.
+    /// - `Unsupported` before any request if the backend cannot honour the start or the anchor
+    ///   (`Capabilities::subscription_start_past`, `subscription_start_future`,
+    ///   `subscription_billing_anchor`): a subscription is never silently started today instead.
     /// - `NotFound` if the customer or the plan does not exist; no customer is created as a side
     ///   effect.
     /// - `AlreadyExists` if a subscription with this key exists in any state.

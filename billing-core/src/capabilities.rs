@@ -100,6 +100,14 @@ pub struct Capabilities {
     pub change_plan_at_period_end: bool,
     /// `change_plan(.., ChangeAt::VendorDefault)`.
     pub change_plan_vendor_default: bool,
+    /// `NewSubscription::starts_at` in the past: the subscription is active since then and keeps
+    /// that `started_at`.
+    pub subscription_start_past: bool,
+    /// `NewSubscription::starts_at` in the future: the subscription is `Pending` until then.
+    pub subscription_start_future: bool,
+    /// `NewSubscription::billing_anchor`: nothing before the anchor is billed and a billing
+    /// period begins there. A backend that cannot guarantee it for every plan says false.
+    pub subscription_billing_anchor: bool,
     /// Events sent per request by `record_usage` (1 when the vendor has no batch call).
     pub usage_batch_max: usize,
     /// The backend recognises a repeated event id and does not count it again
@@ -136,6 +144,9 @@ impl Capabilities {
             change_plan_now: true,
             change_plan_at_period_end: true,
             change_plan_vendor_default: true,
+            subscription_start_past: true,
+            subscription_start_future: true,
+            subscription_billing_anchor: true,
             usage_batch_max: 1000,
             usage_dedup_by_event_id: true,
             usage_backdated: true,

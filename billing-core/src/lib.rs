@@ -37,6 +37,7 @@ mod outcomes;
 mod page;
 pub mod raw;
 mod shared;
+mod start;
 mod subscription;
 mod usage;
 
@@ -52,6 +53,7 @@ pub use key::{CustomerKey, EventId, MAX_KEY_LEN, MetricCode, PlanCode, Subscript
 pub use memory::InMemoryBackend;
 pub use money::{Currency, Money};
 pub use page::{Cursor, MAX_PAGE_LIMIT, Page, PageRequest};
+pub use start::{START_NOW_TOLERANCE, Start};
 pub use subscription::{
     BillingInterval, CancelAt, ChangeAt, NewSubscription, Period, ScheduledChange, Subscription,
     SubscriptionStatus,

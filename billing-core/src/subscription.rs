@@ -115,6 +115,17 @@ pub struct NewSubscription {
     pub currency: Option<Currency>,
     /// Selects the plan's price by billing interval, like `currency`.
     pub interval: Option<BillingInterval>,
+    /// When the service starts; `None` is now. A start in the past makes a subscription that
+    /// has been running since then (a migrated one: see `billing_anchor` for what is billed); a
+    /// start in the future makes a `Pending` subscription that starts then. See
+    /// [`crate::Capabilities::subscription_start_past`] and `subscription_start_future`.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// The first instant the backend may bill: nothing before it is billed (the vendor the
+    /// subscription comes from has billed it), and billing periods are aligned so that one
+    /// begins there. Until then the subscription is in an unbilled lead-in whose period ends
+    /// at the anchor. `None`: the backend bills as it bills any new subscription from its
+    /// start. See [`crate::Capabilities::subscription_billing_anchor`].
+    pub billing_anchor: Option<DateTime<Utc>>,
 }
 
 impl NewSubscription {
@@ -126,7 +137,21 @@ impl NewSubscription {
             plan,
             currency: None,
             interval: None,
+            starts_at: None,
+            billing_anchor: None,
         }
+    }
+
+    /// Starts the service at `at` (in the past or the future) instead of now.
+    pub fn starts_at(mut self, at: DateTime<Utc>) -> Self {
+        self.starts_at = Some(at);
+        self
+    }
+
+    /// Bills nothing before `at`; billing periods begin there.
+    pub fn billing_anchor(mut self, at: DateTime<Utc>) -> Self {
+        self.billing_anchor = Some(at);
+        self
     }
 
     /// Selects the price by currency.
@@ -159,8 +184,13 @@ pub struct Subscription {
     pub status: SubscriptionStatus,
     /// The vendor's own state string.
     pub raw_status: String,
-    /// When it started (or will start).
+    /// When the service started (or will start).
     pub started_at: Option<DateTime<Utc>>,
+    /// When billing starts or started: the billing anchor given at creation, or the vendor's
+    /// own start of billing. Before it the subscription is in an unbilled lead-in and
+    /// `current_period` ends there. `None` when the vendor has no billing start apart from
+    /// `started_at`.
+    pub billing_anchor: Option<DateTime<Utc>>,
     /// The current billing period, when the vendor tells it.
     pub current_period: Option<Period>,
     /// When it ends or ended: set by a cancellation.
@@ -190,6 +220,7 @@ impl Subscription {
             status,
             raw_status: raw_status.into(),
             started_at: None,
+            billing_anchor: None,
             current_period: None,
             ends_at: None,
             scheduled_change: None,

@@ -94,6 +94,7 @@ pub type RateLimitHeaders = fn(secs: u64) -> HeaderMap;
 #[derive(Debug)]
 struct Inner {
     config: FaultConfig,
+    seed: u64,
     rng: StdRng,
     counts: FaultCounts,
 }
@@ -114,6 +115,7 @@ impl Faults {
         Self {
             inner: Arc::new(Mutex::new(Inner {
                 config,
+                seed,
                 rng: StdRng::seed_from_u64(seed),
                 counts: FaultCounts::default(),
             })),
@@ -130,6 +132,15 @@ impl Faults {
     /// Replaces the configuration.
     pub fn set(&self, config: FaultConfig) {
         self.lock().config = config;
+    }
+
+    /// Replaces the configuration, zeroes the counts and restarts the generator from its seed,
+    /// as if the simulator had just started with `config`.
+    pub fn restore(&self, config: FaultConfig) {
+        let mut inner = self.lock();
+        inner.rng = StdRng::seed_from_u64(inner.seed);
+        inner.config = config;
+        inner.counts = FaultCounts::default();
     }
 
     /// The current configuration.

@@ -5,19 +5,27 @@
 //! import an adapter's wire types: if both shared one misreading of a vendor's API, every test
 //! would still pass.
 //!
-//! Every simulator runs on 127.0.0.1 (an ephemeral port by default), keeps a [`RequestLog`] of
-//! the raw requests it received, and injects faults on demand ([`FaultConfig`]): 500/503, 429
-//! with the vendor's rate-limit headers, connections dropped before or after the write commits,
-//! and answers delayed past a client's timeout.
+//! Every simulator runs on 127.0.0.1 (an ephemeral port by default), serves a [`Catalog`] (the
+//! sample by default, or any catalog file, translated to the vendor's model), keeps a
+//! [`RequestLog`] of the raw requests it received, and injects faults on demand
+//! ([`FaultConfig`]): 500/503, 429 with the vendor's rate-limit headers, connections dropped
+//! before or after the write commits, and answers delayed past a client's timeout. The same
+//! controls are served over HTTP under `/__sim` ([`admin`]), and the `billing-sim` binary runs
+//! one simulator for any language's tests (`billing-sim/README.md`).
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod billabear;
+pub mod catalog;
 pub mod faults;
+mod iso;
 pub mod killbill;
 pub mod lago;
 pub mod log;
 pub mod server;
 
+pub use admin::{ADMIN_PREFIX, Control, SimInfo};
+pub use catalog::{Catalog, CatalogError};
 pub use faults::{Fault, FaultConfig, FaultCounts, Faults};
 pub use log::{RecordedRequest, RequestLog};
 pub use server::{SimOptions, SimServer};

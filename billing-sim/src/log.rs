@@ -27,6 +27,33 @@ impl RecordedRequest {
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_slice(&self.body).ok()
     }
+
+    /// The request as one JSON object, the form of the admin API's request log:
+    /// `{"seq", "method", "path", "query", "headers": {name: value}, "body", "json"}`. `path`
+    /// and `query` are as sent (still percent-encoded); `body` is the body as text (invalid
+    /// UTF-8 replaced), `json` the body parsed as JSON or `null`. A header sent more than once
+    /// has its values joined with `, `. Credentials are included: this is a test double.
+    pub fn to_json(&self, seq: usize) -> serde_json::Value {
+        let mut headers = serde_json::Map::new();
+        for name in self.headers.keys() {
+            let values: Vec<String> = self
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            headers.insert(name.as_str().to_owned(), values.join(", ").into());
+        }
+        serde_json::json!({
+            "seq": seq,
+            "method": self.method.as_str(),
+            "path": self.raw_path,
+            "query": self.raw_query,
+            "headers": headers,
+            "body": String::from_utf8_lossy(&self.body),
+            "json": self.json(),
+        })
+    }
 }
 
 /// The default number of requests a log keeps (the count of all requests is always exact).
@@ -79,6 +106,32 @@ impl RequestLog {
         self.lock().kept.iter().cloned().collect()
     }
 
+    /// The requests kept, oldest first, each with its sequence number (1 for the first request
+    /// the simulator ever received, counting since the last [`RequestLog::clear`]).
+    pub fn numbered(&self) -> Vec<(usize, RecordedRequest)> {
+        let e = self.lock();
+        let first = e.total - e.kept.len() + 1;
+        e.kept
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, r)| (first + i, r))
+            .collect()
+    }
+
+    /// The kept requests numbered above `since`, as JSON lines (one
+    /// [`RecordedRequest::to_json`] object per line, each line ending in `\n`).
+    pub fn json_lines(&self, since: usize) -> String {
+        let mut out = String::new();
+        for (seq, r) in self.numbered() {
+            if seq > since {
+                out.push_str(&r.to_json(seq).to_string());
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// How many requests were received in all (not only those kept).
     pub fn len(&self) -> usize {
         self.lock().total
@@ -124,6 +177,15 @@ mod tests {
         assert_eq!(log.len(), 5);
         let kept: Vec<String> = log.snapshot().into_iter().map(|r| r.raw_path).collect();
         assert_eq!(kept, vec!["/3", "/4"]);
+        let lines: Vec<serde_json::Value> = log
+            .json_lines(4)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["seq"], 5);
+        assert_eq!(lines[0]["path"], "/4");
+        assert_eq!(lines[0]["json"], serde_json::Value::Null);
         log.clear();
         assert!(log.is_empty() && log.snapshot().is_empty());
     }

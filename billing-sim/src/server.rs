@@ -17,6 +17,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use std::sync::Arc;
+
+use crate::admin::{ADMIN_PREFIX, Admin, Control, SimInfo};
 use crate::faults::{Fault, FaultConfig, Faults, RateLimitHeaders};
 use crate::log::{RecordedRequest, RequestLog};
 
@@ -40,6 +43,7 @@ pub struct SimServer {
     addr: SocketAddr,
     log: RequestLog,
     faults: Faults,
+    admin: Option<Arc<Admin>>,
     task: JoinHandle<()>,
 }
 
@@ -64,17 +68,56 @@ impl SimServer {
         options: SimOptions,
         rate_limit_headers: RateLimitHeaders,
     ) -> std::io::Result<Self> {
+        Self::serve(router, options, rate_limit_headers, None).await
+    }
+
+    /// [`SimServer::start`] with the admin API ([`crate::admin`]) under `/__sim`, driving
+    /// `control`.
+    ///
+    /// # Errors
+    /// If the port cannot be bound.
+    pub async fn start_with_control(
+        router: Router,
+        options: SimOptions,
+        rate_limit_headers: RateLimitHeaders,
+        control: Arc<dyn Control>,
+    ) -> std::io::Result<Self> {
+        Self::serve(router, options, rate_limit_headers, Some(control)).await
+    }
+
+    async fn serve(
+        router: Router,
+        options: SimOptions,
+        rate_limit_headers: RateLimitHeaders,
+        control: Option<Arc<dyn Control>>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let log = options
             .log_capacity
             .map_or_else(RequestLog::default, RequestLog::with_capacity);
-        let faults = Faults::new(options.faults, options.seed, rate_limit_headers);
-        let task = tokio::spawn(accept_loop(listener, router, log.clone(), faults.clone()));
+        let faults = Faults::new(options.faults.clone(), options.seed, rate_limit_headers);
+        let admin = control.map(|control| {
+            Arc::new(Admin {
+                control,
+                log: log.clone(),
+                faults: faults.clone(),
+                initial_faults: options.faults,
+                base_url: format!("http://{addr}"),
+            })
+        });
+        let task = tokio::spawn(accept_loop(
+            listener,
+            router,
+            log.clone(),
+            faults.clone(),
+            admin.clone(),
+        ));
         Ok(Self {
             addr,
             log,
             faults,
+            admin,
             task,
         })
     }
@@ -99,6 +142,21 @@ impl SimServer {
         &self.faults
     }
 
+    /// Puts everything back as it was at start-up: the vendor's state, catalog and clock, the
+    /// fault settings and counts, and the request log (what `POST /__sim/reset` does). Only the
+    /// request log and faults for a server started without controls.
+    pub fn reset(&self) {
+        match &self.admin {
+            Some(admin) => admin.reset(),
+            None => self.log.clear(),
+        }
+    }
+
+    /// The simulator's description (`GET /__sim`), for a server started with controls.
+    pub fn info(&self) -> Option<SimInfo> {
+        self.admin.as_ref().map(|a| a.info())
+    }
+
     /// Waits until the server stops (it runs until the process ends or this value is dropped).
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
@@ -111,7 +169,13 @@ impl Drop for SimServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, log: RequestLog, faults: Faults) {
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    log: RequestLog,
+    faults: Faults,
+    admin: Option<Arc<Admin>>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -120,9 +184,16 @@ async fn accept_loop(listener: TcpListener, router: Router, log: RequestLog, fau
         let router = router.clone();
         let log = log.clone();
         let faults = faults.clone();
+        let admin = admin.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                handle(req, router.clone(), log.clone(), faults.clone())
+                handle(
+                    req,
+                    router.clone(),
+                    log.clone(),
+                    faults.clone(),
+                    admin.clone(),
+                )
             });
             // Errors here are connection errors (including our own injected drops): nothing to do.
             let _ = Builder::new(TokioExecutor::new())
@@ -137,12 +208,22 @@ async fn handle(
     router: Router,
     log: RequestLog,
     faults: Faults,
+    admin: Option<Arc<Admin>>,
 ) -> Result<Response<Body>, Dropped> {
     let (parts, body) = req.into_parts();
     let body: Bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Dropped),
     };
+    if let Some(admin) = admin {
+        let path = parts.uri.path();
+        if let Some(rest) = path
+            .strip_prefix(ADMIN_PREFIX)
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        {
+            return Ok(admin.handle(&parts.method, rest, parts.uri.query(), &body));
+        }
+    }
     log.push(RecordedRequest {
         method: parts.method.clone(),
         raw_path: parts.uri.path().to_owned(),

@@ -135,6 +135,13 @@ fn ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
+/// Asserts that a Joda date-time in `value` falls in `[before, after]`: the simulator's clock
+/// moves with real time, as the server's does.
+fn assert_between(value: &Value, before: DateTime<Utc>, after: DateTime<Utc>) {
+    let t = ts(value.as_str().unwrap());
+    assert!(before <= t && t <= after, "{t} not in [{before}, {after}]");
+}
+
 fn fmt(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
@@ -167,6 +174,7 @@ async fn html(resp: Response, status: StatusCode) -> String {
 #[tokio::test]
 async fn account_create_is_201_with_empty_body_and_full_location() {
     let kb = Kb::start().await;
+    let before = kb.sim.now();
     let resp = kb
         .post(
             "/1.0/kb/accounts",
@@ -183,7 +191,7 @@ async fn account_create_is_201_with_empty_body_and_full_location() {
     assert_eq!(account["externalKey"], "c1");
     assert_eq!(account["billCycleDayLocal"], 0);
     assert_eq!(account["timeZone"], "UTC");
-    assert_eq!(account["referenceTime"], fmt(kb.sim.now()));
+    assert_between(&account["referenceTime"], before, kb.sim.now());
     assert_eq!(account["isMigrated"], Value::Null);
     assert_eq!(account["accountBalance"], Value::Null);
     assert_eq!(account["auditLogs"], json!([]));
@@ -592,8 +600,14 @@ async fn cancel_end_of_term_versus_immediate() {
     let imm = kb
         .create_subscription(&account, "imm", "starter-monthly")
         .await;
-    let start = kb.sim.now();
-    let term_end = fmt(start.checked_add_months(chrono::Months::new(1)).unwrap());
+    // The term ends on the bill-cycle day at the account's reference time of day.
+    let reference = kb.get_json(&format!("/1.0/kb/accounts/{account}")).await["referenceTime"]
+        .as_str()
+        .map(ts)
+        .unwrap();
+    let term_end = fmt(reference
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap());
 
     let resp = kb
         .delete(&format!(
@@ -622,8 +636,7 @@ async fn cancel_end_of_term_versus_immediate() {
     let s = kb.subscription(&imm).await;
     assert_eq!(s["state"], "CANCELLED");
     assert_eq!(
-        s["cancelledDate"],
-        fmt(start),
+        s["cancelledDate"], s["startDate"],
         "dated at the start on the start day"
     );
     assert_eq!(
@@ -676,10 +689,11 @@ async fn cancelling_twice() {
     let other = kb
         .create_subscription(&account, "s2", "starter-monthly")
         .await;
+    let before = kb.sim.now();
     kb.delete(&format!("/1.0/kb/subscriptions/{other}")).await;
     let s = kb.subscription(&other).await;
     assert_eq!(s["state"], "CANCELLED");
-    assert_eq!(s["cancelledDate"], fmt(kb.sim.now()));
+    assert_between(&s["cancelledDate"], before, kb.sim.now());
     assert_ne!(s["billingEndDate"], s["cancelledDate"]);
 }
 
@@ -695,6 +709,7 @@ async fn change_plan_now_or_at_end_of_term() {
         .await;
     let pro = json!({"planName": "pro-monthly"});
 
+    let before = kb.sim.now();
     let resp = kb
         .put(
             &format!("/1.0/kb/subscriptions/{now_sub}?billingPolicy=IMMEDIATE"),
@@ -712,7 +727,7 @@ async fn change_plan_now_or_at_end_of_term() {
         .find(|e| e["eventType"] == "CHANGE")
         .unwrap()
         .clone();
-    assert_eq!(change["effectiveDate"], fmt(kb.sim.now()));
+    assert_between(&change["effectiveDate"], before, kb.sim.now());
 
     let resp = kb
         .put(
@@ -918,7 +933,7 @@ async fn usage_after_the_subscription_end_is_a_bare_400() {
     let sub = kb
         .create_subscription(&account, "s1", "starter-monthly")
         .await;
-    let start = kb.sim.now();
+    let start = ts(kb.subscription(&sub).await["startDate"].as_str().unwrap());
     kb.sim.advance_clock(Duration::hours(2));
     kb.delete(&format!(
         "/1.0/kb/subscriptions/{sub}?entitlementPolicy=IMMEDIATE"
@@ -1212,14 +1227,18 @@ async fn catalog_and_faults() {
     assert_eq!(usages.len(), 2);
     assert_eq!(usages[0]["tiers"][0]["blocks"][0]["unit"], "api_calls");
     assert!(plans.iter().any(|p| p["name"] == "pro-monthly"));
+    // A catalog Kill Bill refuses: CAT_INVALID_FOR_TENANT.
     let upload = kb
         .req(Method::POST, "/1.0/kb/catalog/xml")
         .header("Content-Type", "text/xml")
+        .header("X-Killbill-CreatedBy", "test")
         .body("<catalog/>")
         .send()
         .await
         .unwrap();
-    assert_eq!(upload.status(), StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(upload.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = upload.json().await.unwrap();
+    assert_eq!(refused["code"], 2080);
 
     kb.sim.server().faults().set(billing_sim::FaultConfig {
         rate_limit: 1.0,
@@ -1368,13 +1387,96 @@ async fn bundle_keys_uncancel_and_the_test_clock() {
         .await
         .unwrap();
     assert_eq!(error(again, StatusCode::BAD_REQUEST).await["code"], 8004);
+}
 
+#[tokio::test]
+async fn the_test_clock_moves_with_real_time_and_can_be_set_and_moved() {
+    let kb = Kb::start().await;
+    let clock_at = |v: &Value| ts(v["currentUtcTime"].as_str().unwrap());
+
+    let before = kb.sim.now();
     let clock = kb.get_json("/1.0/kb/test/clock").await;
-    assert_eq!(clock["currentUtcTime"], fmt(kb.sim.now()));
-    kb.sim.advance_clock(Duration::days(3));
-    let later = kb.get_json("/1.0/kb/test/clock").await;
-    assert_eq!(later["currentUtcTime"], fmt(kb.sim.now()));
-    assert_eq!(later["timeZone"], "UTC");
+    assert_between(
+        &clock["currentUtcTime"],
+        before,
+        kb.sim.now() + Duration::seconds(1),
+    );
+    assert_eq!(clock["timeZone"], "UTC");
+    assert_eq!(clock["localDate"], "2026-03-10");
+
+    // PUT moves it by days, weeks, months or years (checked in that order: days win) and answers
+    // the time.
+    let moved = kb.put("/1.0/kb/test/clock?days=3", json!(null)).await;
+    assert_eq!(moved.status(), StatusCode::OK);
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(moved["localDate"], "2026-03-13");
+    let days_win: Value = kb
+        .put("/1.0/kb/test/clock?months=1&days=2", json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(days_win["localDate"], "2026-03-15");
+    let months: Value = kb
+        .put("/1.0/kb/test/clock?months=1", json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(months["localDate"], "2026-04-15");
+    assert!(clock_at(&months) > clock_at(&moved));
+
+    // POST sets it; it then moves on with real time. Without a date it is real time again.
+    let set: Value = kb
+        .post(
+            "/1.0/kb/test/clock?requestedDate=2027-01-31T08:00:00.000Z",
+            json!(null),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["localDate"], "2027-01-31");
+    let t = clock_at(&set);
+    assert!(t >= ts("2027-01-31T08:00:00Z") && t < ts("2027-01-31T08:01:00Z"));
+    let end_of_month: Value = kb
+        .put("/1.0/kb/test/clock?months=1", json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        end_of_month["localDate"], "2027-02-28",
+        "Joda plusMonths clamps the day"
+    );
+    let bad = kb
+        .post("/1.0/kb/test/clock?requestedDate=tomorrow", json!(null))
+        .await;
+    assert_eq!(
+        error(bad, StatusCode::BAD_REQUEST).await["className"],
+        "java.lang.IllegalArgumentException"
+    );
+    let real: Value = kb
+        .post("/1.0/kb/test/clock", json!(null))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let wall = chrono::Utc::now();
+    assert!((clock_at(&real) - wall).num_seconds().abs() < 60);
+
+    // A subscription starts when it is created, not when the simulator started.
+    let account = kb.create_account("late").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let sub = kb
+        .create_subscription(&account, "late-sub", "starter-monthly")
+        .await;
+    let started = ts(kb.subscription(&sub).await["startDate"].as_str().unwrap());
+    assert!(
+        started > clock_at(&real),
+        "{started} after {}",
+        clock_at(&real)
+    );
 }
 
 fn keys(v: &Value) -> Vec<String> {
@@ -1538,4 +1640,94 @@ async fn replays_the_observed_subscription_history() {
         ])
     );
     assert_eq!(account_json["billCycleDayLocal"], s["billCycleDayLocal"]);
+}
+
+#[tokio::test]
+async fn a_migrated_subscription_is_invoiced_from_its_billing_date() {
+    let kb = Kb::start().await;
+    let account = kb.create_account("mig").await;
+    // The clock reads 2026-03-10 10:00: started in February, billed from March 20.
+    let resp = kb
+        .post(
+            "/1.0/kb/subscriptions?entitlementDate=2026-02-14T09:00:00.000Z\
+             &billingDate=2026-03-20T12:00:00.000Z&migrated=true",
+            json!({"accountId": account, "planName": "starter-monthly",
+                   "externalKey": "mig-s", "billCycleDayLocal": 20}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let sub_id = id_from_location(&resp);
+    let s = kb.subscription(&sub_id).await;
+    assert_eq!(s["state"], "ACTIVE", "the entitlement started in February");
+    assert_eq!(s["sourceType"], "MIGRATED");
+    assert_eq!(s["startDate"], "2026-02-14T09:00:00.000Z");
+    assert_eq!(s["billingStartDate"], "2026-03-20T12:00:00.000Z");
+    assert_eq!(
+        s["billCycleDayLocal"],
+        Value::Null,
+        "observed: null until billing starts"
+    );
+    assert_eq!(s["chargedThroughDate"], Value::Null);
+    let invoices_path =
+        format!("/1.0/kb/accounts/{account}/invoices?includeInvoiceComponents=true");
+    assert_eq!(
+        kb.get_json(&invoices_path).await,
+        json!([]),
+        "nothing billed yet"
+    );
+
+    kb.record(
+        &sub_id,
+        "before",
+        "api_calls",
+        "2026-03-12T00:00:00.000Z",
+        "7",
+    )
+    .await;
+    kb.sim.advance_clock(Duration::days(11));
+    kb.record(
+        &sub_id,
+        "after",
+        "api_calls",
+        "2026-03-25T00:00:00.000Z",
+        "3",
+    )
+    .await;
+    kb.sim.advance_clock(Duration::days(31));
+    let invoices = kb.get_json(&invoices_path).await;
+    let invoices = invoices.as_array().unwrap();
+    assert_eq!(invoices.len(), 2, "{invoices:?}");
+    assert_eq!(invoices[0]["targetDate"], "2026-03-20");
+    assert_eq!(invoices[0]["amount"], json!(10.00));
+    let first = &invoices[0]["items"][0];
+    assert_eq!(first["itemType"], "RECURRING");
+    assert_eq!(
+        (first["startDate"].as_str(), first["endDate"].as_str()),
+        (Some("2026-03-20"), Some("2026-04-20"))
+    );
+    let usage: Vec<&Value> = invoices[1]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["itemType"] == "USAGE")
+        .collect();
+    assert_eq!(usage.len(), 2, "one per usage section, even without usage");
+    let calls = usage
+        .iter()
+        .find(|i| i["usageName"] == "starter-monthly-api-calls")
+        .unwrap();
+    assert_eq!(
+        calls["amount"],
+        json!(0.03),
+        "only the usage since the billing date"
+    );
+    assert_eq!(calls["rate"], Value::Null);
+    let account_json = kb.get_json(&format!("/1.0/kb/accounts/{account}")).await;
+    assert_eq!(account_json["billCycleDayLocal"], 20);
+    // Without includeInvoiceComponents the list has no items, and so no amounts (observed).
+    let bare = kb
+        .get_json(&format!("/1.0/kb/accounts/{account}/invoices"))
+        .await;
+    assert_eq!(bare[0]["items"], json!([]));
+    assert_eq!(bare[0]["amount"], json!(0.00));
 }

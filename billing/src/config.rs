@@ -14,7 +14,14 @@ pub const ENV_PREFIX: &str = "BILLING_";
 
 /// Top-level keys a configuration may have. Vendor sections are accepted (and ignored) even when
 /// their adapter is not compiled in, so one file serves builds with different features.
-const SECTIONS: &[&str] = &["provider", "http", "lago", "killbill", "billabear"];
+const SECTIONS: &[&str] = &[
+    "provider",
+    "http",
+    "lago",
+    "killbill",
+    "billabear",
+    "cutover",
+];
 
 /// Which backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +36,8 @@ pub enum Provider {
     Killbill,
     /// BillaBear (feature `billabear`).
     Billabear,
+    /// Two of the others during a vendor switch (`[cutover]`, see [`crate::cutover`]).
+    Cutover,
 }
 
 impl Provider {
@@ -39,6 +48,7 @@ impl Provider {
             Provider::Lago => "lago",
             Provider::Killbill => "killbill",
             Provider::Billabear => "billabear",
+            Provider::Cutover => "cutover",
         }
     }
 }
@@ -97,6 +107,9 @@ pub struct BillingConfig {
     #[serde(default, rename = "billabear", skip_serializing)]
     #[allow(dead_code)]
     ignored_billabear: Option<serde::de::IgnoredAny>,
+    /// The `[cutover]` section: `source`, `target` and `plan`, for `provider = "cutover"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutover: Option<crate::cutover::CutoverConfig>,
 }
 
 impl BillingConfig {
@@ -133,6 +146,7 @@ impl BillingConfig {
             billabear: None,
             #[cfg(not(feature = "billabear"))]
             ignored_billabear: None,
+            cutover: None,
         }
     }
 

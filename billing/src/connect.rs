@@ -45,9 +45,42 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
                 .map_err(connected)?;
             Ok(traced(backend))
         }
+        Provider::Cutover => cutover(config),
         #[allow(unreachable_patterns)]
         other => Err(not_compiled_in(other)),
     }
+}
+
+/// `provider = "cutover"`: the two vendors the `[cutover]` section names, each built from its
+/// own section of the same configuration, and the plan file.
+fn cutover(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
+    let section = (config.cutover.as_ref()).ok_or_else(|| missing_section(Provider::Cutover))?;
+    for (setting, provider) in [
+        ("cutover.source", section.source),
+        ("cutover.target", section.target),
+    ] {
+        if provider == Provider::Cutover {
+            return Err(Error::config(setting, "must name a vendor, not `cutover`")
+                .with_operation(Operation::Connect));
+        }
+    }
+    if section.source == section.target {
+        return Err(
+            Error::config("cutover.target", "must differ from cutover.source")
+                .with_operation(Operation::Connect),
+        );
+    }
+    let side = |provider| {
+        let mut one = config.clone();
+        one.provider = provider;
+        connect(&one)
+    };
+    let plan = crate::cutover::CutoverPlan::load(&section.plan).map_err(|e| {
+        Error::config("cutover.plan", e.message()).with_operation(Operation::Connect)
+    })?;
+    let backend =
+        crate::cutover::CutoverBackend::new(side(section.source)?, side(section.target)?, plan);
+    Ok(traced(backend))
 }
 
 /// An adapter's construction error, as `connect`'s.
@@ -67,14 +100,11 @@ const REQUIRED: &[(Provider, &[&str])] = &[
         &["base_url", "username", "password", "api_key", "api_secret"],
     ),
     (Provider::Billabear, &["base_url", "api_key"]),
+    (Provider::Cutover, &["source", "target", "plan"]),
 ];
 
 /// The `Config` error of a provider whose section is missing: it names the section's first
 /// required setting, lists them all, and the environment variables that can give them.
-#[cfg_attr(
-    not(any(feature = "lago", feature = "killbill", feature = "billabear")),
-    allow(dead_code)
-)]
 fn missing_section(provider: Provider) -> Error {
     let section = provider.as_str();
     let settings = REQUIRED
@@ -118,6 +148,7 @@ pub fn is_compiled_in(provider: Provider) -> bool {
         Provider::Killbill => true,
         #[cfg(feature = "billabear")]
         Provider::Billabear => true,
+        Provider::Cutover => true,
         #[allow(unreachable_patterns)]
         _ => false,
     }

@@ -46,6 +46,8 @@
 
 mod config;
 mod connect;
+pub mod cutover;
+mod durable;
 pub mod layers;
 pub mod migrate;
 

@@ -88,7 +88,7 @@ async fn copies_everything_and_a_rerun_creates_nothing() {
         verify(&from, &to, &PlanMap::identity(), 10)
             .await
             .unwrap()
-            .is_empty()
+            .is_clean()
     );
     let sub = to
         .get_subscription(&SubscriptionKey::new("s0011").unwrap())
@@ -141,6 +141,93 @@ async fn a_dry_run_writes_nothing() {
 }
 
 #[tokio::test]
+async fn subscriptions_keep_their_start_and_are_billed_from_the_source_period_end() {
+    let from = InMemoryBackend::with_sample_catalog();
+    let customer = CustomerKey::new("dated").unwrap();
+    from.create_customer(&NewCustomer::new(customer.clone()))
+        .await
+        .unwrap();
+    let start = billing::chrono::Utc::now() - billing::chrono::Duration::days(45);
+    let key = SubscriptionKey::new("dated-sub").unwrap();
+    let plan = PlanCode::new(sample::STARTER).unwrap();
+    let source = from
+        .create_subscription(&NewSubscription::new(key.clone(), customer, plan).starts_at(start))
+        .await
+        .unwrap();
+    let source_end = source.current_period.unwrap().end;
+    let to = InMemoryBackend::with_sample_catalog();
+    let opts = MigrationOptions {
+        cancel_source_at_period_end: true,
+        ..options(1)
+    };
+    let report = Migration::new(&from, &to, opts).run().await.unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(report.double_billed.is_empty());
+    assert_eq!(report.source_cancellations_scheduled, 1);
+
+    let target = to.get_subscription(&key).await.unwrap();
+    assert_eq!(target.started_at, source.started_at, "the start is kept");
+    assert_eq!(
+        target.billing_anchor,
+        Some(source_end),
+        "billed from the source's period end"
+    );
+    assert_eq!(target.current_period.unwrap().end, source_end);
+    let source_now = from.get_subscription(&key).await.unwrap();
+    assert_eq!(
+        source_now.status,
+        billing::SubscriptionStatus::CancelScheduled
+    );
+    assert_eq!(
+        source_now.ends_at,
+        Some(source_end),
+        "the source stops where the target starts"
+    );
+    let v = verify(&from, &to, &PlanMap::identity(), 10).await.unwrap();
+    assert!(v.is_clean(), "{v:?}");
+
+    // A re-run finds it all done: nothing created, nothing cancelled twice.
+    let again = Migration::new(
+        &from,
+        &to,
+        MigrationOptions {
+            cancel_source_at_period_end: true,
+            ..options(1)
+        },
+    )
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(again.subscriptions.created, 0);
+    assert_eq!(again.source_cancellations_scheduled, 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_counts_the_source_cancellations_it_would_schedule() {
+    let from = seeded(12).await;
+    let to = InMemoryBackend::with_sample_catalog();
+    let opts = MigrationOptions {
+        dry_run: true,
+        cancel_source_at_period_end: true,
+        ..options(2)
+    };
+    let report = Migration::new(&from, &to, opts).run().await.unwrap();
+    // 12 seeded: 3 canceled (skipped), 1 already cancelling at period end (0, 7): 8 to schedule.
+    let live = report.subscriptions.created;
+    assert_eq!(live, 9);
+    assert_eq!(report.source_cancellations_scheduled, 8);
+    let untouched = from
+        .get_subscription(&SubscriptionKey::new("s0001").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        untouched.status,
+        billing::SubscriptionStatus::Active,
+        "nothing written"
+    );
+}
+
+#[tokio::test]
 async fn plans_are_mapped() {
     let from = seeded(6).await;
     let to = InMemoryBackend::with_sample_catalog();
@@ -158,7 +245,7 @@ async fn plans_are_mapped() {
         .await
         .unwrap();
     assert_eq!(s.plan.as_str(), sample::PRO);
-    assert!(verify(&from, &to, &map, 10).await.unwrap().is_empty());
+    assert!(verify(&from, &to, &map, 10).await.unwrap().is_clean());
 }
 
 /// Yields before every call a migration makes on its target, so a task running it can be
@@ -273,7 +360,7 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
         verify(from.as_ref(), to.as_ref(), &PlanMap::identity(), 10)
             .await
             .unwrap()
-            .is_empty()
+            .is_clean()
     );
     assert!(checkpoint.load().await.unwrap().done);
     let finished = Migration::new(from.as_ref(), to.as_ref(), options(3))

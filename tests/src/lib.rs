@@ -20,11 +20,13 @@ pub mod bad_input;
 pub mod customers;
 pub mod errors;
 pub mod hostile;
+pub mod killbill_server;
 pub mod malformed;
 pub mod routes;
 pub mod sims;
 pub mod soak;
 pub mod spec;
+pub mod start_dates;
 pub mod subscriptions;
 pub mod traces;
 pub mod usage;
@@ -138,6 +140,22 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             subscriptions::change_plan_errors,
         ),
         (
+            "subscription_past_start_keeps_started_at",
+            start_dates::past_start_keeps_started_at,
+        ),
+        (
+            "subscription_billing_anchor_ends_the_lead_in",
+            start_dates::billing_anchor_ends_the_lead_in,
+        ),
+        (
+            "subscription_future_start_is_pending",
+            start_dates::future_start_is_pending,
+        ),
+        (
+            "subscription_anchor_before_start_is_invalid",
+            start_dates::anchor_before_start_is_invalid,
+        ),
+        (
             "usage_record_single_and_read",
             usage::record_single_and_read,
         ),
@@ -238,6 +256,16 @@ macro_rules! conformance_suite {
             $crate::subscriptions::change_plan_vendor_default
         )]
         #[case::subscription_change_plan_errors($crate::subscriptions::change_plan_errors)]
+        #[case::subscription_past_start_keeps_started_at(
+            $crate::start_dates::past_start_keeps_started_at
+        )]
+        #[case::subscription_billing_anchor_ends_the_lead_in(
+            $crate::start_dates::billing_anchor_ends_the_lead_in
+        )]
+        #[case::subscription_future_start_is_pending($crate::start_dates::future_start_is_pending)]
+        #[case::subscription_anchor_before_start_is_invalid(
+            $crate::start_dates::anchor_before_start_is_invalid
+        )]
         #[case::usage_record_single_and_read($crate::usage::record_single_and_read)]
         #[case::usage_batch_outcomes_in_order($crate::usage::batch_outcomes_in_order)]
         #[case::usage_duplicate_event_counted_once($crate::usage::duplicate_event_counted_once)]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use billing::{BillingConfig, BillingExt};
-use billing_conformance::spec::{SentRequest, Spec, required_specs_dir};
+use billing_conformance::spec::{SentRequest, Spec, killbill_documented_error, required_specs_dir};
 use billing_conformance::{Ctx, conformance_suite};
 use billing_sim::SimOptions;
 use billing_sim::killbill::KillBillSim;
@@ -34,20 +34,6 @@ async fn ctx() -> Ctx {
 }
 
 conformance_suite!(ctx());
-
-/// Where the description is known to be wrong (`shared/specs/killbill/SOURCE.md`): it declares
-/// `planName`, `productName`, `billingPeriod` and `priceList` all required in a Subscription,
-/// while the server refuses a body that mixes `planName` with the others.
-fn documented_spec_error(violation: &str) -> bool {
-    let subscription_body = violation.starts_with("POST /1.0/kb/subscriptions:")
-        || violation.starts_with("PUT /1.0/kb/subscriptions/{subscriptionId}:");
-    subscription_body
-        && violation.split("missing: ").nth(1).is_some_and(|fields| {
-            fields
-                .split(", ")
-                .all(|f| ["productName", "billingPeriod", "priceList"].contains(&f))
-        })
-}
 
 /// Every scenario once, against one simulator, then every request it received is checked
 /// against `kbswagger.yaml` (ignored when the description is absent).
@@ -79,7 +65,7 @@ async fn every_request_matches_the_kill_bill_api_description() {
             body: r.json(),
         };
         match spec.violation(&sent) {
-            Some(v) if documented_spec_error(&v) => documented += 1,
+            Some(v) if killbill_documented_error(&v) => documented += 1,
             Some(v) => violations.push(v),
             None => {}
         }

@@ -34,7 +34,7 @@ async fn real_server() -> Ctx {
 conformance_suite!(
     real_server(),
     #[cfg_attr(
-        not(billing_killbill_server),
+        not(killbill_real),
         ignore = "needs a Kill Bill server: set BILLING_TEST_KILLBILL_URL (scripts/killbill-server.sh start; eval \"$(scripts/killbill-server.sh env)\")"
     )]
 );

@@ -40,6 +40,8 @@ impl BillaBear {
 
     async fn create_subscription_inner(&self, new: &NewSubscription) -> Result<Subscription> {
         let op = Operation::CreateSubscription;
+        // BillaBear starts every subscription now and charges its first period at once.
+        new.check_dates(&self.capabilities, Utc::now())?;
         let schedule = match new.interval.or(self.default_interval) {
             None => None,
             Some(i) => Some(convert::schedule_of(i).ok_or_else(|| {

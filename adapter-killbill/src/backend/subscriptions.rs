@@ -1,10 +1,10 @@
 //! Subscriptions (Kill Bill entitlements), addressed by their `externalKey`.
 
 use async_trait::async_trait;
-use billing_core::chrono::Utc;
+use billing_core::chrono::{DateTime, Datelike, Utc};
 use billing_core::{
     CancelAt, ChangeAt, CustomerKey, Error, NewSubscription, Operation, Page, PageRequest,
-    PlanCode, Result, Subscription, SubscriptionKey, SubscriptionStatus, SubscriptionStore,
+    PlanCode, Result, Start, Subscription, SubscriptionKey, SubscriptionStatus, SubscriptionStore,
 };
 use billing_http::{ApiRequest, Method};
 use serde::Deserialize;
@@ -34,6 +34,50 @@ fn accept_already_cancelled<T>(result: Result<T>) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) if code_of_error(&e) == Some(SUB_CANCEL_BAD_STATE) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// A create's dates as Kill Bill takes them: `entitlementDate` (the service start),
+/// `billingDate` (the billing anchor, or the start), `migrated=true` for a subscription that
+/// was running before (its source type reads `MIGRATED`), and the anchor's day as the
+/// subscription's own bill-cycle day. Without a start or an anchor, none is sent: the server
+/// starts both now.
+#[derive(Debug, Clone, Copy)]
+struct CreateDates {
+    entitlement: Option<DateTime<Utc>>,
+    billing: Option<DateTime<Utc>>,
+    migrated: bool,
+    bill_cycle_day: Option<u32>,
+}
+
+impl CreateDates {
+    fn of(new: &NewSubscription, capabilities: &billing_core::Capabilities) -> Result<Self> {
+        let now = Utc::now();
+        let start = new.check_dates(capabilities, now)?;
+        let entitlement = start.at();
+        // Kill Bill bills from `billingDate`, which defaults to now (not to the entitlement
+        // date): a start without an anchor bills from the start.
+        let billing = new.billing_anchor.or(entitlement);
+        Ok(Self {
+            entitlement,
+            billing,
+            migrated: matches!(start, Start::Past(_)),
+            // Accounts this adapter creates are in UTC, where the anchor's day is its UTC day.
+            bill_cycle_day: new.billing_anchor.map(|a| a.day()),
+        })
+    }
+
+    fn apply(self, mut request: ApiRequest) -> ApiRequest {
+        if let Some(t) = self.entitlement {
+            request = request.query("entitlementDate", convert::fmt_datetime(t));
+        }
+        if let Some(t) = self.billing {
+            request = request.query("billingDate", convert::fmt_datetime(t));
+        }
+        if self.migrated {
+            request = request.query("migrated", "true");
+        }
+        request
     }
 }
 
@@ -72,6 +116,7 @@ impl KillBill {
 
     async fn create_sub(&self, new: &NewSubscription) -> Result<Subscription> {
         let op = Operation::CreateSubscription;
+        let dates = CreateDates::of(new, &self.capabilities)?;
         // The customer first: an unknown one is NotFound, whatever the key.
         self.account_id(op, &new.customer).await?;
         // A duplicate key would reach the database's unique index and come back as a 500 with
@@ -91,10 +136,12 @@ impl KillBill {
                 account_id,
                 plan_name: new.plan.as_str().to_owned(),
                 external_key: new.key.as_str().to_owned(),
+                bill_cycle_day_local: dates.bill_cycle_day,
             };
-            let request = self
-                .write(op, Method::POST, &["subscriptions"])?
-                .json(&body)?;
+            let request = dates.apply(
+                self.write(op, Method::POST, &["subscriptions"])?
+                    .json(&body)?,
+            );
             self.http.send_ok(request).await
         };
         let response = self

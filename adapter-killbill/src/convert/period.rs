@@ -130,13 +130,28 @@ pub fn usage_period(
     now: DateTime<Utc>,
 ) -> Option<Period> {
     let start = opt_datetime(&sub.billing_start_date).or_else(|| opt_datetime(&sub.start_date))?;
+    let step = step(sub.billing_period.as_deref());
+    // Billing starts later than the service (a migrated subscription's billing anchor): until
+    // then the subscription is in an unbilled lead-in that ends where billing starts.
+    if let Some(entitlement) = opt_datetime(&sub.start_date)
+        && entitlement < start
+        && now < start
+    {
+        let back = match step {
+            Step::Months(n) => start.checked_sub_months(Months::new(n)),
+            Step::Days(d) => start.checked_sub_signed(Duration::days(d)),
+        };
+        return Some(Period {
+            start: back.map_or(entitlement, |b| b.max(entitlement)),
+            end: start,
+        });
+    }
     let tod = tod.unwrap_or_else(|| time_of_day(start));
     let bcd = sub
         .bill_cycle_day_local
         .and_then(|b| u32::try_from(b).ok())
         .filter(|b| (1..=31).contains(b))
         .unwrap_or_else(|| start.day());
-    let step = step(sub.billing_period.as_deref());
     let ended = matches!(sub.state.as_deref(), Some("CANCELLED" | "EXPIRED"));
     let end_marker = if ended {
         [
@@ -234,6 +249,30 @@ mod tests {
         assert_eq!(
             period(&s, None, "2026-11-22T00:00:00Z"),
             pair("2026-11-21T21:28:41Z", "2026-12-21T21:28:41Z")
+        );
+    }
+
+    #[test]
+    fn a_later_billing_start_makes_an_unbilled_lead_in() {
+        // Migrated: running since 2026-09-14, billed from the anchor 2026-12-10 on day 10.
+        let mut s = sub("2026-12-10T00:00:00.000Z", Some(10), "MONTHLY");
+        s.start_date = Some("2026-09-14T08:00:00.000Z".into());
+        let ref_tod = Some(tod("00:00:00"));
+        assert_eq!(
+            period(&s, ref_tod, "2026-12-01T00:00:00Z"),
+            pair("2026-11-10T00:00:00Z", "2026-12-10T00:00:00Z"),
+            "one billing period back from the anchor"
+        );
+        assert_eq!(
+            period(&s, ref_tod, "2026-12-10T00:00:00Z"),
+            pair("2026-12-10T00:00:00Z", "2027-01-10T00:00:00Z"),
+            "the first billed period starts at the anchor"
+        );
+        // A lead-in never starts before the service did.
+        s.start_date = Some("2026-12-01T00:00:00.000Z".into());
+        assert_eq!(
+            period(&s, ref_tod, "2026-12-05T00:00:00Z"),
+            pair("2026-12-01T00:00:00Z", "2026-12-10T00:00:00Z")
         );
     }
 

@@ -209,6 +209,8 @@ impl Lago {
 impl SubscriptionStore for Lago {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
         let op = Operation::CreateSubscription;
+        let now = Utc::now().trunc_subsecs(0);
+        let start = new.check_dates(&self.capabilities, now)?;
         // Lago would create an unknown customer on the fly: check it exists.
         if self.find_customer(&new.customer, op).await?.is_none() {
             return Err(Error::not_found(format!("no customer `{}`", new.customer)));
@@ -227,8 +229,11 @@ impl SubscriptionStore for Lago {
             external_id: new.key.as_str().to_owned(),
             billing_time: Some("calendar".to_owned()),
             // Now, to the second: events stamped right after creation then always fall in the
-            // first period (Lago counts events from the exact start).
-            subscription_at: Some(convert::format_time(Utc::now().trunc_subsecs(0))),
+            // first period (Lago counts events from the exact start). A past start is active at
+            // once with `started_at` back-dated; a future one is pending until its day.
+            subscription_at: Some(convert::format_time(
+                start.at().map_or(now, |t| t.trunc_subsecs(0)),
+            )),
         };
         self.post_subscription(input, op).await
     }

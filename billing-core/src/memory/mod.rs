@@ -23,12 +23,13 @@ use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
 use crate::layer::{Layer, WithErrorContext};
 use crate::money::Money;
 use crate::page::{MAX_PAGE_LIMIT, Page, PageRequest};
+use crate::start::Start;
 use crate::subscription::{
     CancelAt, ChangeAt, NewSubscription, ScheduledChange, Subscription, SubscriptionStatus,
 };
 use crate::usage::{EventOutcome, UsageEvent, UsageLine, UsagePeriod, UsageQuery, UsageSummary};
 
-use period::current_period;
+use period::{billing_period, current_period};
 use state::{State, StoredEvent};
 
 const NAME: &str = "memory";
@@ -235,10 +236,18 @@ impl Memory {
         {
             set_status(sub, SubscriptionStatus::Canceled);
         }
+        if sub.status == SubscriptionStatus::Pending && sub.started_at.is_some_and(|s| s <= now) {
+            set_status(sub, SubscriptionStatus::Active);
+        }
         if let (Some(start), Ok(plan)) = (sub.started_at, self.plan(&sub.plan))
             && !sub.status.is_ended()
         {
-            sub.current_period = Some(current_period(start, plan.interval, now));
+            sub.current_period = Some(billing_period(
+                start,
+                sub.billing_anchor,
+                plan.interval,
+                now,
+            ));
         }
     }
 
@@ -470,6 +479,10 @@ impl CustomerStore for Memory {
 #[async_trait]
 impl SubscriptionStore for Memory {
     async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        // Whole milliseconds, like event timestamps: an event recorded right after the
+        // subscription was created must fall inside its first period.
+        let now = self.now().trunc_subsecs(3);
+        let start = new.check_dates(&self.capabilities, now)?;
         let mut state = self.lock();
         if state.customer(&new.customer).is_none() {
             return Err(Error::not_found(format!("no customer `{}`", new.customer)));
@@ -481,18 +494,27 @@ impl SubscriptionStore for Memory {
                 new.key
             )));
         }
-        // Whole milliseconds, like event timestamps: an event recorded right after the
-        // subscription was created must fall inside its first period.
-        let now = self.now().trunc_subsecs(3);
+        let started_at = start.at().map_or(now, |t| t.trunc_subsecs(3));
+        let status = match start {
+            Start::Future(_) => SubscriptionStatus::Pending,
+            Start::Now | Start::Past(_) => SubscriptionStatus::Active,
+        };
+        let billing_anchor = new.billing_anchor.map(|a| a.trunc_subsecs(3));
         let sub = Subscription {
             key: new.key.clone(),
             vendor_id: format!("mem-sub-{}", new.key),
             customer: new.customer.clone(),
             plan: plan.code.clone(),
-            status: SubscriptionStatus::Active,
-            raw_status: raw_status(SubscriptionStatus::Active).to_owned(),
-            started_at: Some(now),
-            current_period: Some(current_period(now, plan.interval, now)),
+            status,
+            raw_status: raw_status(status).to_owned(),
+            started_at: Some(started_at),
+            billing_anchor: Some(billing_anchor.unwrap_or(started_at)),
+            current_period: Some(billing_period(
+                started_at,
+                billing_anchor,
+                plan.interval,
+                now,
+            )),
             ends_at: None,
             scheduled_change: None,
             raw: None,

@@ -1,9 +1,19 @@
-//! The seeded catalog: metrics, products, prices and subscription plans.
+//! The catalog: metrics, products, prices and subscription plans, translated from a
+//! [`crate::catalog::Catalog`] (the sample by default).
 //!
 //! Real BillaBear creates metrics and plans only in its admin app, never through the API, so
-//! the simulator starts with a fixed catalog. Its ids are constants (valid UUIDv4 strings) so
-//! tests can address them directly; an adapter should discover them through
-//! `GET /subscription/plans` like it would on a real server.
+//! the simulator starts with its catalog and keeps it. Each metric becomes a Metric (its
+//! `field` the `aggregation_property` of max, latest and unique count metrics: BillaBear's
+//! sum reads the event's `value`, and count counts event ids), each plan a product (one per
+//! product name), a subscription plan and its prices: one `per_unit` usage price per charge
+//! (`resettable`, the unit price in minor units, a whole number above 0), then a
+//! `fixed_price` base price when `amount_cents` is above 0, all recurring on the plan's
+//! schedule (weekly, monthly or yearly: BillaBear has no other). Ids are the catalog's
+//! `billabear.*id` when given, otherwise UUIDs derived from the codes.
+//!
+//! The sample's ids are the constants below (valid UUIDv4 strings), so tests can address them
+//! directly; an adapter should discover them through `GET /subscription/plans` like it would on
+//! a real server.
 //!
 //! | Product | Plan (`code_name`) | Prices, in this order (the plan's price collection order) |
 //! |---|---|---|
@@ -15,6 +25,13 @@
 //! `SubscriptionPlan::getPriceForCurrencyAndSchedule` does), i.e. the `api_calls` usage price.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::catalog::{
+    Aggregation, Catalog as NeutralCatalog, CatalogError, Interval, Vendor, derived_id,
+};
+use crate::iso::exponent;
 
 /// Id of the metric `api_calls` (name "API calls", aggregation `sum`).
 pub const METRIC_API_CALLS_ID: &str = "5d0c8a52-3c1e-4f3a-9b7e-0a1d2c3b4e01";
@@ -54,33 +71,37 @@ pub(crate) const TAX_TYPE_ID: &str = "9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e01";
 /// A usage metric.
 #[derive(Debug, Clone)]
 pub(crate) struct Metric {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub code: &'static str,
+    pub id: String,
+    pub name: String,
+    pub code: String,
+    /// `count`, `sum`, `max`, `unique_count` or `latest`.
     pub aggregation_method: &'static str,
+    /// The `properties` key max, latest and unique count read.
+    pub aggregation_property: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 /// A product.
 #[derive(Debug, Clone)]
 pub(crate) struct Product {
-    pub id: &'static str,
-    pub name: &'static str,
+    pub id: String,
+    pub name: String,
 }
 
 /// A price of a product.
 #[derive(Debug, Clone)]
 pub(crate) struct Price {
-    pub id: &'static str,
-    pub product_id: &'static str,
+    pub id: String,
+    pub product_id: String,
     /// Minor units (per unit for per_unit prices).
     pub amount: i64,
-    pub currency: &'static str,
+    pub currency: String,
+    /// `week`, `month` or `year`.
     pub schedule: &'static str,
     /// `fixed_price` or `per_unit` (not returned by the API, used in `display_value`).
     pub kind: &'static str,
     /// The metered metric's id, for usage prices.
-    pub metric_id: Option<&'static str>,
+    pub metric_id: Option<String>,
 }
 
 impl Price {
@@ -93,12 +114,12 @@ impl Price {
 /// A subscription plan.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub code_name: &'static str,
-    pub product_id: &'static str,
+    pub id: String,
+    pub name: String,
+    pub code_name: String,
+    pub product_id: String,
     /// Price ids, in collection order.
-    pub price_ids: Vec<&'static str>,
+    pub price_ids: Vec<String>,
 }
 
 /// The whole catalog.
@@ -110,111 +131,165 @@ pub(crate) struct Catalog {
     pub plans: Vec<Plan>,
 }
 
+fn unsupported(message: String) -> CatalogError {
+    CatalogError::unsupported(Vendor::Billabear, message)
+}
+
+/// A configured id, lower-cased (BillaBear's ids are UUIDs), or one derived from `key`.
+fn id_of(configured: Option<&String>, kind: &str, key: &str) -> Result<String, CatalogError> {
+    match configured {
+        None => Ok(derived_id(kind, key)),
+        Some(id) => uuid::Uuid::parse_str(id)
+            .map(|u| u.to_string())
+            .map_err(|_| unsupported(format!("`{id}` is not a UUID"))),
+    }
+}
+
 impl Catalog {
-    /// The seed described in the module docs, created at `now`.
-    pub fn seed(now: DateTime<Utc>) -> Self {
-        let metrics = vec![
-            Metric {
-                id: METRIC_API_CALLS_ID,
-                name: "API calls",
-                code: METRIC_API_CALLS_CODE,
-                aggregation_method: "sum",
-                created_at: now,
-            },
-            Metric {
-                id: METRIC_STORAGE_GB_ID,
-                name: "Storage (GB)",
-                code: METRIC_STORAGE_GB_CODE,
-                aggregation_method: "sum",
-                created_at: now,
-            },
-        ];
-        let products = vec![
-            Product {
-                id: PRODUCT_STARTER_ID,
-                name: "Starter",
-            },
-            Product {
-                id: PRODUCT_PRO_ID,
-                name: "Pro",
-            },
-        ];
-        let usage = |id, product_id, amount, metric_id| Price {
-            id,
-            product_id,
-            amount,
-            currency: "USD",
-            schedule: "month",
-            kind: "per_unit",
-            metric_id: Some(metric_id),
+    /// BillaBear's part of `catalog`, created at `now`.
+    ///
+    /// # Errors
+    /// [`CatalogError::Unsupported`] for a weighted sum metric, a quarterly or semiannual
+    /// plan, a unit price that is not a whole number of minor units above 0, or ids that are
+    /// not UUIDs or clash.
+    pub fn from_catalog(
+        catalog: &NeutralCatalog,
+        now: DateTime<Utc>,
+    ) -> Result<Self, CatalogError> {
+        let catalog = catalog.for_vendor(Vendor::Billabear);
+        let mut out = Catalog {
+            metrics: Vec::new(),
+            products: Vec::new(),
+            prices: Vec::new(),
+            plans: Vec::new(),
         };
-        let base = |id, product_id, amount| Price {
-            id,
-            product_id,
-            amount,
-            currency: "USD",
-            schedule: "month",
-            kind: "fixed_price",
-            metric_id: None,
-        };
-        let prices = vec![
-            usage(
-                STARTER_API_CALLS_PRICE_ID,
-                PRODUCT_STARTER_ID,
-                1,
-                METRIC_API_CALLS_ID,
-            ),
-            usage(
-                STARTER_STORAGE_GB_PRICE_ID,
-                PRODUCT_STARTER_ID,
-                10,
-                METRIC_STORAGE_GB_ID,
-            ),
-            base(STARTER_BASE_PRICE_ID, PRODUCT_STARTER_ID, 1000),
-            usage(
-                PRO_API_CALLS_PRICE_ID,
-                PRODUCT_PRO_ID,
-                1,
-                METRIC_API_CALLS_ID,
-            ),
-            usage(
-                PRO_STORAGE_GB_PRICE_ID,
-                PRODUCT_PRO_ID,
-                10,
-                METRIC_STORAGE_GB_ID,
-            ),
-            base(PRO_BASE_PRICE_ID, PRODUCT_PRO_ID, 5000),
-        ];
-        let plans = vec![
-            Plan {
-                id: PLAN_STARTER_ID,
-                name: "Starter",
-                code_name: PLAN_STARTER_CODE,
-                product_id: PRODUCT_STARTER_ID,
-                price_ids: vec![
-                    STARTER_API_CALLS_PRICE_ID,
-                    STARTER_STORAGE_GB_PRICE_ID,
-                    STARTER_BASE_PRICE_ID,
-                ],
-            },
-            Plan {
-                id: PLAN_PRO_ID,
-                name: "Pro",
-                code_name: PLAN_PRO_CODE,
-                product_id: PRODUCT_PRO_ID,
-                price_ids: vec![
-                    PRO_API_CALLS_PRICE_ID,
-                    PRO_STORAGE_GB_PRICE_ID,
-                    PRO_BASE_PRICE_ID,
-                ],
-            },
-        ];
-        Self {
-            metrics,
-            products,
-            prices,
-            plans,
+        for m in &catalog.metrics {
+            let (method, reads_property) = match m.aggregation {
+                Aggregation::Count => ("count", false),
+                Aggregation::Sum => ("sum", false),
+                Aggregation::Max => ("max", true),
+                Aggregation::UniqueCount => ("unique_count", true),
+                Aggregation::Latest => ("latest", true),
+                Aggregation::WeightedSum => {
+                    return Err(unsupported(format!(
+                        "metric `{}`: BillaBear has no weighted sum (count, sum, max, unique_count, latest)",
+                        m.code
+                    )));
+                }
+            };
+            out.metrics.push(Metric {
+                id: id_of(m.billabear.id.as_ref(), "billabear-metric", &m.code)?,
+                name: m.display_name().to_owned(),
+                code: m.code.clone(),
+                aggregation_method: method,
+                aggregation_property: m.field.clone().filter(|_| reads_property),
+                created_at: now,
+            });
         }
+        for p in &catalog.plans {
+            let schedule = match p.interval {
+                Interval::Weekly => "week",
+                Interval::Monthly => "month",
+                Interval::Yearly => "year",
+                other => {
+                    return Err(unsupported(format!(
+                        "plan `{}`: BillaBear prices are weekly, monthly or yearly, not {}",
+                        p.code,
+                        other.as_str()
+                    )));
+                }
+            };
+            let product = p.product_name();
+            let product_id = id_of(
+                p.billabear.product_id.as_ref(),
+                "billabear-product",
+                product,
+            )?;
+            match out.products.iter().find(|x| x.id == product_id) {
+                Some(existing) if existing.name != product => {
+                    return Err(unsupported(format!(
+                        "plan `{}`: product id {product_id} is already product `{}`",
+                        p.code, existing.name
+                    )));
+                }
+                Some(_) => {}
+                None => out.products.push(Product {
+                    id: product_id.clone(),
+                    name: product.to_owned(),
+                }),
+            }
+            let minor = Decimal::from(10_i64.pow(exponent(&p.currency)));
+            let mut price_ids = Vec::new();
+            for c in &p.charges {
+                let amount = c
+                    .unit_price
+                    .checked_mul(minor)
+                    .filter(|a| a.fract().is_zero() && *a >= Decimal::ONE)
+                    .and_then(|a| a.to_i64())
+                    .ok_or_else(|| {
+                        unsupported(format!(
+                            "plan `{}`: the unit price of `{}` ({}) is not a whole number of minor units above 0",
+                            p.code, c.metric, c.unit_price
+                        ))
+                    })?;
+                let metric_id = out
+                    .metrics
+                    .iter()
+                    .find(|m| m.code == c.metric)
+                    .map(|m| m.id.clone());
+                let id = id_of(
+                    c.billabear.price_id.as_ref(),
+                    "billabear-price",
+                    &format!("{}/{}", p.code, c.metric),
+                )?;
+                price_ids.push(id.clone());
+                out.prices.push(Price {
+                    id,
+                    product_id: product_id.clone(),
+                    amount,
+                    currency: p.currency.clone(),
+                    schedule,
+                    kind: "per_unit",
+                    metric_id,
+                });
+            }
+            if p.amount_cents > 0 {
+                let id = id_of(
+                    p.billabear.base_price_id.as_ref(),
+                    "billabear-price",
+                    &format!("{}/base", p.code),
+                )?;
+                price_ids.push(id.clone());
+                out.prices.push(Price {
+                    id,
+                    product_id: product_id.clone(),
+                    amount: p.amount_cents,
+                    currency: p.currency.clone(),
+                    schedule,
+                    kind: "fixed_price",
+                    metric_id: None,
+                });
+            }
+            out.plans.push(Plan {
+                id: id_of(p.billabear.id.as_ref(), "billabear-plan", &p.code)?,
+                name: p.display_name().to_owned(),
+                code_name: p.code.clone(),
+                product_id,
+                price_ids,
+            });
+        }
+        let mut ids: Vec<&str> = out
+            .metrics
+            .iter()
+            .map(|m| m.id.as_str())
+            .chain(out.plans.iter().map(|p| p.id.as_str()))
+            .chain(out.prices.iter().map(|p| p.id.as_str()))
+            .collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(unsupported(format!("id {} is used twice", w[0])));
+        }
+        Ok(out)
     }
 
     /// A plan by (lower-case) id.

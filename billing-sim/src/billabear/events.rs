@@ -88,6 +88,7 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx) -> Response {
         .unwrap_or_default()
         .to_owned();
     let value = field(&body, "value").and_then(Value::as_f64).unwrap_or(0.0);
+    let properties = field(&body, "properties").cloned().unwrap_or(Value::Null);
     let seq = state.next_seq();
     state.events.push(Event {
         seq,
@@ -97,6 +98,7 @@ pub(crate) fn create(state: &mut State, ctx: &Ctx) -> Response {
         metric_id,
         code,
         value,
+        properties,
     });
     errors::empty(201)
 }

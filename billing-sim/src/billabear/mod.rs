@@ -61,6 +61,7 @@
 
 pub mod catalog;
 mod clock;
+mod control;
 mod costs;
 mod customers;
 mod errors;
@@ -100,6 +101,9 @@ pub struct BillaBearSimConfig {
     /// The API key the instance accepts (default [`BillaBearSim::API_KEY`]); a test can set a
     /// distinctive secret of its own.
     pub api_key: String,
+    /// The catalog (default [`crate::Catalog::sample`]); only its metrics and plans meant for
+    /// BillaBear are served.
+    pub catalog: crate::Catalog,
 }
 
 impl Default for BillaBearSimConfig {
@@ -109,6 +113,7 @@ impl Default for BillaBearSimConfig {
             stripe_configured: true,
             counters_auto_update: true,
             api_key: BillaBearSim::API_KEY.to_owned(),
+            catalog: crate::Catalog::sample(),
         }
     }
 }
@@ -140,18 +145,43 @@ impl BillaBearSim {
         Self::start_with(options, BillaBearSimConfig::default()).await
     }
 
-    /// Starts a simulator with the given behaviour switches.
+    /// Starts a simulator with the given behaviour switches, key and catalog.
     ///
     /// # Errors
-    /// If the port cannot be bound.
+    /// If the port cannot be bound, or (`InvalidInput`, the source a
+    /// [`crate::CatalogError`]) if BillaBear cannot serve the catalog.
     pub async fn start_with(
         options: SimOptions,
         config: BillaBearSimConfig,
     ) -> std::io::Result<BillaBearSim> {
-        let state: Shared = std::sync::Arc::new(std::sync::Mutex::new(State::new(config)));
-        let server =
-            SimServer::start(router::router(state.clone()), options, rate_limit_headers).await?;
+        let catalog = catalog::Catalog::from_catalog(&config.catalog, chrono::Utc::now())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let state: Shared =
+            std::sync::Arc::new(std::sync::Mutex::new(State::new(config.clone(), catalog)));
+        let control = std::sync::Arc::new(control::BillaBearControl {
+            state: state.clone(),
+            config,
+        });
+        let server = SimServer::start_with_control(
+            router::router(state.clone()),
+            options,
+            rate_limit_headers,
+            control,
+        )
+        .await?;
         Ok(Self { server, state })
+    }
+
+    /// Forgets every customer, subscription and event, and puts the catalog, clock, fault
+    /// settings and request log back as they were at start-up (`POST /__sim/reset`).
+    pub fn reset(&self) {
+        self.server.reset();
+    }
+
+    /// What the binary prints on start-up and `GET /__sim` answers: URLs, the API key and the
+    /// `billing` facade's environment.
+    pub fn info(&self) -> crate::SimInfo {
+        control::info(&self.server.base_url(), &self.lock().config.api_key)
     }
 
     /// The API base, `http://127.0.0.1:<port>/api/v1` (no trailing slash).
@@ -231,9 +261,7 @@ impl BillaBearSim {
 
     /// Moves the server clock forward, then renews the subscriptions whose period ended.
     pub fn advance_clock(&self, by: chrono::Duration) {
-        let mut state = state::lock(&self.state);
-        state.clock_offset += by;
-        state.settle();
+        control::advance(&self.state, by);
     }
 
     /// The server's current time.

@@ -88,6 +88,8 @@ pub(crate) struct Event {
     pub metric_id: String,
     pub code: String,
     pub value: f64,
+    /// The event's `properties` (a JSON object, or `null` when none were sent).
+    pub properties: Value,
 }
 
 /// The running per-(customer, metric) counter behind the cost estimate.
@@ -118,11 +120,11 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// An empty database with the seeded catalog.
-    pub fn new(config: BillaBearSimConfig) -> Self {
+    /// An empty database with `catalog`.
+    pub fn new(config: BillaBearSimConfig, catalog: Catalog) -> Self {
         Self {
             config,
-            catalog: Catalog::seed(Utc::now()),
+            catalog,
             clock_offset: Duration::zero(),
             customers: BTreeMap::new(),
             subscriptions: BTreeMap::new(),
@@ -205,14 +207,18 @@ impl State {
 
     /// What generating an invoice line for a usage price does to the counter: a resettable
     /// counter goes back to 0 and only counts events from now on.
-    pub fn invoice_usage(&mut self, customer_id: &str, price_id: &str) {
-        let Some(metric) = self.catalog.price(price_id).and_then(|p| p.metric_id) else {
+    pub fn invoice_usage(&mut self, customer_id: &str, price_id: impl AsRef<str>) {
+        let Some(metric) = self
+            .catalog
+            .price(price_id.as_ref())
+            .and_then(|p| p.metric_id.clone())
+        else {
             return;
         };
         let seen = self.current_seq();
         let counter = self
             .counters
-            .entry((customer_id.to_owned(), metric.to_owned()))
+            .entry((customer_id.to_owned(), metric))
             .or_default();
         counter.value = 0.0;
         counter.seen_seq = Some(seen);

@@ -318,14 +318,14 @@ pub(crate) fn plans(state: &State, ctx: &Ctx) -> Response {
     };
     let key = ctx.query("key").unwrap_or("id");
     let by_id = key == "id";
-    let sort_value = |p: &Plan| -> Option<&'static str> {
+    fn sort_value<'a>(key: &str, p: &'a Plan) -> Option<&'a str> {
         match key {
-            "id" => Some(p.id),
-            "name" => Some(p.name),
-            "code_name" | "codeName" => Some(p.code_name),
+            "id" => Some(&p.id),
+            "name" => Some(&p.name),
+            "code_name" | "codeName" => Some(&p.code_name),
             _ => None,
         }
-    };
+    }
     let raw_cursor = |k: &str| ctx.query(k).filter(|c| v::php_truthy(c));
     let mut cursors = Vec::new();
     for k in ["last_key", "first_key"] {
@@ -340,7 +340,7 @@ pub(crate) fn plans(state: &State, ctx: &Ctx) -> Response {
     }
     let mut rows = Vec::new();
     for p in &state.catalog.plans {
-        match sort_value(p) {
+        match sort_value(key, p) {
             Some(sv) => rows.push((sv, p)),
             None => return ctx.unhandled(),
         }

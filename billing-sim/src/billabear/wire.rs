@@ -62,10 +62,10 @@ pub(crate) struct AppListOut<T> {
 /// `Dto/Generic/Api/Usage/Metric` (note the un-converted `createdAt`).
 #[derive(Debug, Serialize)]
 pub(crate) struct MetricApiOut {
-    id: &'static str,
-    name: &'static str,
-    code: &'static str,
-    aggregation_method: &'static str,
+    id: String,
+    name: String,
+    code: String,
+    aggregation_method: String,
     aggregation_property: Option<String>,
     filters: Vec<Value>,
     #[serde(rename = "createdAt")]
@@ -75,28 +75,28 @@ pub(crate) struct MetricApiOut {
 /// `Dto/Generic/Api/Price`: a subscription's `price`.
 #[derive(Debug, Serialize)]
 pub(crate) struct PriceApiOut {
-    id: &'static str,
+    id: String,
     amount: Option<i64>,
-    currency: &'static str,
+    currency: String,
     external_reference: Option<String>,
     recurring: bool,
-    schedule: Option<&'static str>,
+    schedule: Option<String>,
     including_tax: bool,
     public: bool,
     usage: bool,
     metric: Option<MetricApiOut>,
-    metric_type: Option<&'static str>,
+    metric_type: Option<String>,
 }
 
 /// `Dto/Generic/App/Usage/Metric`, inside a plan's prices.
 #[derive(Debug, Serialize)]
 pub(crate) struct MetricAppOut {
-    id: &'static str,
-    name: &'static str,
-    code: &'static str,
-    aggregation_method: &'static str,
+    id: String,
+    name: String,
+    code: String,
+    aggregation_method: String,
     aggregation_property: Option<String>,
-    event_ingestion: &'static str,
+    event_ingestion: String,
     filters: Vec<Value>,
     created_at: String,
 }
@@ -113,8 +113,8 @@ pub(crate) struct TaxTypeOut {
 /// `Dto/Generic/App/Product`, inside a plan's prices.
 #[derive(Debug, Serialize)]
 pub(crate) struct ProductAppOut {
-    id: &'static str,
-    name: &'static str,
+    id: String,
+    name: String,
     tax_type: Option<TaxTypeOut>,
     external_reference: Option<String>,
     payment_provider_details_url: Option<String>,
@@ -125,12 +125,12 @@ pub(crate) struct ProductAppOut {
 /// `Dto/Generic/App/Price`: the plan's `prices[]` use this shape (no `metric_type`).
 #[derive(Debug, Serialize)]
 pub(crate) struct PriceAppOut {
-    id: &'static str,
+    id: String,
     amount: Option<i64>,
-    currency: &'static str,
+    currency: String,
     external_reference: Option<String>,
     recurring: bool,
-    schedule: &'static str,
+    schedule: String,
     including_tax: bool,
     public: bool,
     payment_provider_details_url: Option<String>,
@@ -143,17 +143,17 @@ pub(crate) struct PriceAppOut {
 /// `Dto/Generic/Api/Product`, a plan's `product`.
 #[derive(Debug, Serialize)]
 pub(crate) struct ProductApiOut {
-    id: &'static str,
-    name: &'static str,
+    id: String,
+    name: String,
     external_reference: Option<String>,
 }
 
 /// `Dto/Generic/Api/SubscriptionPlan`.
 #[derive(Debug, Serialize)]
 pub(crate) struct PlanOut {
-    id: &'static str,
-    name: &'static str,
-    code_name: &'static str,
+    id: String,
+    name: String,
+    code_name: String,
     user_count: i64,
     per_seat: bool,
     has_trial: bool,
@@ -240,11 +240,11 @@ pub(crate) fn customer(c: &Customer) -> CustomerOut {
 
 fn metric_api(m: &Metric) -> MetricApiOut {
     MetricApiOut {
-        id: m.id,
-        name: m.name,
-        code: m.code,
-        aggregation_method: m.aggregation_method,
-        aggregation_property: None,
+        id: m.id.clone(),
+        name: m.name.clone(),
+        code: m.code.clone(),
+        aggregation_method: m.aggregation_method.to_owned(),
+        aggregation_property: m.aggregation_property.clone(),
         filters: Vec::new(),
         created_at: clock::format(m.created_at),
     }
@@ -252,51 +252,62 @@ fn metric_api(m: &Metric) -> MetricApiOut {
 
 fn metric_app(m: &Metric) -> MetricAppOut {
     MetricAppOut {
-        id: m.id,
-        name: m.name,
-        code: m.code,
-        aggregation_method: m.aggregation_method,
-        aggregation_property: None,
-        event_ingestion: "real_time",
+        id: m.id.clone(),
+        name: m.name.clone(),
+        code: m.code.clone(),
+        aggregation_method: m.aggregation_method.to_owned(),
+        aggregation_property: m.aggregation_property.clone(),
+        event_ingestion: "real_time".to_owned(),
         filters: Vec::new(),
         created_at: clock::format(m.created_at),
     }
 }
 
+fn price_metric<'a>(cat: &'a Catalog, p: &Price) -> Option<&'a Metric> {
+    p.metric_id.as_deref().and_then(|id| cat.metric(id))
+}
+
 /// A price as a subscription's `price` shows it.
 pub(crate) fn price_api(cat: &Catalog, p: &Price) -> PriceApiOut {
     PriceApiOut {
-        id: p.id,
+        id: p.id.clone(),
         amount: Some(p.amount),
-        currency: p.currency,
+        currency: p.currency.clone(),
         external_reference: None,
         recurring: true,
-        schedule: Some(p.schedule),
+        schedule: Some(p.schedule.to_owned()),
         including_tax: true,
         public: true,
         usage: p.is_usage(),
-        metric: p.metric_id.and_then(|id| cat.metric(id)).map(metric_api),
-        metric_type: p.is_usage().then_some("resettable"),
+        metric: price_metric(cat, p).map(metric_api),
+        metric_type: p.is_usage().then(|| "resettable".to_owned()),
     }
 }
 
 fn price_app(cat: &Catalog, p: &Price) -> PriceAppOut {
-    let major = p.amount / 100;
-    let minor = p.amount % 100;
+    let exponent = crate::iso::exponent(&p.currency);
+    let scale = 10_i64.pow(exponent);
+    let (major, minor) = (p.amount / scale, p.amount % scale);
+    let width = exponent as usize;
+    let display = if width == 0 {
+        format!("{major}")
+    } else {
+        format!("{major}.{minor:0width$}")
+    };
     PriceAppOut {
-        id: p.id,
+        id: p.id.clone(),
         amount: Some(p.amount),
-        currency: p.currency,
+        currency: p.currency.clone(),
         external_reference: None,
         recurring: true,
-        schedule: p.schedule,
+        schedule: p.schedule.to_owned(),
         including_tax: true,
         public: true,
         payment_provider_details_url: None,
-        display_value: format!("{} - {} {major}.{minor:02}", p.kind, p.currency),
-        product: cat.product(p.product_id).map(|prod| ProductAppOut {
-            id: prod.id,
-            name: prod.name,
+        display_value: format!("{} - {} {display}", p.kind, p.currency),
+        product: cat.product(&p.product_id).map(|prod| ProductAppOut {
+            id: prod.id.clone(),
+            name: prod.name.clone(),
             tax_type: Some(TaxTypeOut {
                 id: catalog::TAX_TYPE_ID,
                 name: "Digital Services",
@@ -308,7 +319,7 @@ fn price_app(cat: &Catalog, p: &Price) -> PriceAppOut {
             tax_rate: None,
             physical: Some(false),
         }),
-        metric: p.metric_id.and_then(|id| cat.metric(id)).map(metric_app),
+        metric: price_metric(cat, p).map(metric_app),
         usage: p.is_usage(),
     }
 }
@@ -316,9 +327,9 @@ fn price_app(cat: &Catalog, p: &Price) -> PriceAppOut {
 /// A subscription plan.
 pub(crate) fn plan(cat: &Catalog, p: &Plan) -> PlanOut {
     PlanOut {
-        id: p.id,
-        name: p.name,
-        code_name: p.code_name,
+        id: p.id.clone(),
+        name: p.name.clone(),
+        code_name: p.code_name.clone(),
         user_count: 1,
         per_seat: false,
         has_trial: false,
@@ -333,9 +344,9 @@ pub(crate) fn plan(cat: &Catalog, p: &Plan) -> PlanOut {
             .map(|price| price_app(cat, price))
             .collect(),
         limits: Vec::new(),
-        product: cat.product(p.product_id).map(|prod| ProductApiOut {
-            id: prod.id,
-            name: prod.name,
+        product: cat.product(&p.product_id).map(|prod| ProductApiOut {
+            id: prod.id.clone(),
+            name: prod.name.clone(),
             external_reference: None,
         }),
         is_trial_standalone: false,

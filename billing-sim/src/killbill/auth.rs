@@ -18,11 +18,10 @@ pub(crate) const HDR_API_SECRET: &str = "x-killbill-apisecret";
 /// Audit header required on every write.
 pub(crate) const HDR_CREATED_BY: &str = "x-killbill-createdby";
 
-/// The credentials Shiro accepts (from `shiro.ini`).
+/// The users Shiro accepts (from `shiro.ini`): (username, password).
 #[derive(Debug, Clone)]
 pub(crate) struct Credentials {
-    pub(crate) username: String,
-    pub(crate) password: String,
+    pub(crate) users: Vec<(String, String)>,
 }
 
 /// The tenant resolved by `TenantFilter`, stored in the request's extensions.
@@ -80,7 +79,13 @@ fn basic_auth_ok(headers: &HeaderMap, credentials: &Credentials) -> bool {
     let Some(decoded) = decode_base64(encoded).and_then(|d| String::from_utf8(d).ok()) else {
         return false;
     };
-    decoded.split_once(':') == Some((credentials.username.as_str(), credentials.password.as_str()))
+    let Some((user, password)) = decoded.split_once(':') else {
+        return false;
+    };
+    credentials
+        .users
+        .iter()
+        .any(|(u, p)| u == user && p == password)
 }
 
 /// Whether `TenantFilter` lets the request through without tenant headers
@@ -197,8 +202,10 @@ mod tests {
         );
         assert!(decode_base64("!!").is_none());
         let creds = Credentials {
-            username: "admin".to_owned(),
-            password: "password".to_owned(),
+            users: vec![
+                ("ops".to_owned(), "x".to_owned()),
+                ("admin".to_owned(), "password".to_owned()),
+            ],
         };
         let mut h = HeaderMap::new();
         h.insert(

@@ -13,7 +13,7 @@ use http::{HeaderMap, StatusCode};
 use uuid::Uuid;
 
 use super::auth::{TenantCtx, created_by, require_json};
-use super::catalog::{self, CatalogMiss};
+use super::catalog::{self, CatalogMiss, KbCatalog};
 use super::errors::{
     BLOCKING_API, CATALOG_API, ENTITLEMENT_API, KbError, KbResult, SUBSCRIPTION_BASE_API,
 };
@@ -192,11 +192,14 @@ pub(crate) async fn cancel(
 }
 
 /// The target plan of a change: by name, or by product, billing period and price list.
-fn target_plan(has_catalog: bool, input: &SubscriptionIn) -> Result<catalog::Plan, CatalogMiss> {
+fn target_plan(
+    tenant_catalog: Option<&KbCatalog>,
+    input: &SubscriptionIn,
+) -> Result<catalog::Plan, CatalogMiss> {
     match &input.plan_name {
-        Some(name) => catalog::find_plan(has_catalog, name),
+        Some(name) => catalog::find_plan(tenant_catalog, name),
         None => catalog::find_plan_by_spec(
-            has_catalog,
+            tenant_catalog,
             input.product_name.as_deref().unwrap_or(""),
             input.billing_period.as_deref().unwrap_or(""),
             input.price_list.as_deref().unwrap_or(""),
@@ -256,7 +259,7 @@ pub(crate) async fn change_plan(
     let requested = requested_raw.map(parse_date_param).transpose()?;
     let now = sim.clock.now();
     let mut db = sim.db();
-    let has_catalog = db.tenant(tenant.id).is_some_and(|t| t.has_catalog);
+    let tenant_catalog = db.catalog_of(tenant.id);
     let (account_closed, account_id) = {
         let sub = db
             .subscription(tenant.id, id)
@@ -292,7 +295,7 @@ pub(crate) async fn change_plan(
             format!("Subscription {id} is in state {sub_state}: Failed to change plan"),
         ));
     }
-    let plan = target_plan(has_catalog, &input).map_err(|miss| {
+    let plan = target_plan(tenant_catalog.as_deref(), &input).map_err(|miss| {
         KbError::json(
             StatusCode::BAD_REQUEST,
             CATALOG_API,

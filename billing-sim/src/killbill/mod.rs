@@ -4,11 +4,15 @@
 //! recording.
 //!
 //! What it serves, all under `/1.0/kb` except `GET /1.0/healthcheck`:
-//! - Basic auth (`admin`/`password`; a failure is Shiro's bare 401 challenge) and the tenant
-//!   headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret` (missing or wrong: a 401 HTML container
-//!   page, not JSON). Every write needs `X-Killbill-CreatedBy` (400 JSON without it). The tenant
-//!   `bob`/`lazar` exists from the start, with the sample catalog; `POST /1.0/kb/tenants` adds
-//!   more (with an empty catalog, or the sample one with `?useGlobalDefault=true`).
+//! - Stock's CORS headers on every response; any path reaches the resources (no request filter
+//!   refuses non-ASCII characters, `;`, `\\` or encoded dots).
+//! - Basic auth (`admin`/`password` by default, [`KillBillSimConfig::users`]; a failure is
+//!   Shiro's bare 401 challenge) and the tenant headers `X-Killbill-ApiKey`/`X-Killbill-ApiSecret`
+//!   (missing or wrong: a 401 HTML container page, not JSON). Every write needs
+//!   `X-Killbill-CreatedBy` (400 JSON without it). The tenant `bob`/`lazar` (or
+//!   [`KillBillSimConfig::tenants`]) exists from the start, with the start-up catalog (the sample
+//!   by default); `POST /1.0/kb/tenants` adds more (with an empty catalog, or the start-up one
+//!   with `?useGlobalDefault=true`).
 //! - Accounts: create (201, empty body, full-URL `Location`), read by id or `externalKey`,
 //!   partial update, close (`DELETE`: AUTO_INVOICING_OFF tag and CLOSE_ACCOUNT blocking state,
 //!   read back with `GET .../tags` and `GET .../block`), offset pagination with the
@@ -20,15 +24,24 @@
 //! - Usage: record (201, empty body; `trackingId` dedup as 400/50000; a record after the
 //!   subscription's end is a 400 HTML page) and rolled-up sums over `[startDate, endDate)`,
 //!   with the column's 9 decimals.
-//! - Catalog: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML otherwise, as
-//!   observed) and `/catalog/versions`; XML upload answers 501.
-//! - `GET /1.0/kb/test/clock` (the simulated time).
+//! - Invoices: `GET /1.0/kb/accounts/{id}/invoices`, issued when they fall due: recurring items
+//!   in advance from the billing start (`billingDate`: a migrated subscription is not billed
+//!   for its time before it), usage in arrear (see the `invoices` module).
+//! - Catalog, per tenant: `GET /1.0/kb/catalog` (JSON only with `Accept: application/json`, XML
+//!   otherwise, as observed), `/catalog/versions`, `/catalog/xml`, and uploads of a new version
+//!   (`POST /1.0/kb/catalog/xml`: 201, 400/2080 for what the server refuses, 501 for what the
+//!   simulator does not model). The start-up tenants get the start-up catalog
+//!   ([`KillBillSimConfig::catalog`] or Kill Bill XML, [`KillBillSim::start_with_catalog_xml`]).
+//! - Admin controls under `/__sim` (see [`crate::admin`]).
+//! - The test-mode clock, `/1.0/kb/test/clock`: read (`GET`), set (`POST ?requestedDate=`) and
+//!   moved (`PUT ?days=&months=`), as on a server started in test mode.
 //!
-//! Time is a frozen clock (see [`KillBillSim::advance_clock`]). Billing periods are monthly,
+//! Time is real time plus an offset, as Kill Bill's test-mode `ClockMock` (see
+//! [`KillBillSim::advance_clock`] and the `/test/clock` resource). Billing periods are monthly,
 //! on the account's bill-cycle day (set from the first recurring subscription's start), and
 //! local dates become instants at the account's reference time of day, as on the server.
-//! Invoicing is not simulated: a subscription is charged through the end of its current
-//! period from the moment it starts.
+//! A subscription is charged through the end of its current period from the moment its
+//! billing starts; invoices are issued when read, for everything that fell due by then.
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -46,9 +59,13 @@ mod accounts;
 mod auth;
 mod catalog;
 mod catalog_api;
+mod catalog_xml;
 mod closing;
+mod control;
+mod cors;
 mod errors;
 mod ids;
+mod invoices;
 mod lifecycle;
 mod pagination;
 mod reply;
@@ -56,6 +73,7 @@ mod seed;
 mod state;
 mod subscriptions;
 mod tenants;
+mod test_clock;
 mod time;
 mod timeline;
 mod usage;
@@ -109,6 +127,39 @@ impl Default for KillBillCredentials {
     }
 }
 
+/// What a Kill Bill simulator starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillBillSimConfig {
+    /// The users Shiro accepts, as (username, password); default [`USERNAME`]/[`PASSWORD`].
+    pub users: Vec<(String, String)>,
+    /// The tenants that exist from the start, as (API key, API secret), each with the catalog;
+    /// default [`API_KEY`]/[`API_SECRET`].
+    pub tenants: Vec<(String, String)>,
+    /// The catalog of those tenants, also the global default catalog of tenants created with
+    /// `useGlobalDefault=true` (default [`crate::Catalog::sample`]).
+    pub catalog: crate::Catalog,
+}
+
+impl Default for KillBillSimConfig {
+    fn default() -> Self {
+        Self {
+            users: vec![(USERNAME.to_owned(), PASSWORD.to_owned())],
+            tenants: vec![(API_KEY.to_owned(), API_SECRET.to_owned())],
+            catalog: crate::Catalog::sample(),
+        }
+    }
+}
+
+impl From<KillBillCredentials> for KillBillSimConfig {
+    fn from(c: KillBillCredentials) -> Self {
+        Self {
+            users: vec![(c.username, c.password)],
+            tenants: vec![(c.api_key, c.api_secret)],
+            catalog: crate::Catalog::sample(),
+        }
+    }
+}
+
 /// A running Kill Bill simulator. Stops when dropped.
 #[derive(Debug)]
 pub struct KillBillSim {
@@ -132,7 +183,7 @@ impl KillBillSim {
     /// # Errors
     /// If the port cannot be bound.
     pub async fn start(options: SimOptions) -> std::io::Result<KillBillSim> {
-        Self::start_with_credentials(options, KillBillCredentials::default()).await
+        Self::start_with(options, KillBillSimConfig::default()).await
     }
 
     /// Starts the simulator accepting other credentials than the defaults (say, distinctive
@@ -144,17 +195,95 @@ impl KillBillSim {
         options: SimOptions,
         credentials: KillBillCredentials,
     ) -> std::io::Result<KillBillSim> {
-        let sim = Sim::seeded(&credentials.api_key, &credentials.api_secret);
-        let shiro = auth::Credentials {
-            username: credentials.username.clone(),
-            password: credentials.password.clone(),
+        Self::start_with(options, credentials.into()).await
+    }
+
+    /// Starts the simulator with its users, tenants and catalog.
+    ///
+    /// # Errors
+    /// If the port cannot be bound; `InvalidInput` without a user or a tenant, or (the source a
+    /// [`crate::CatalogError`]) if Kill Bill cannot serve the catalog.
+    pub async fn start_with(
+        options: SimOptions,
+        config: KillBillSimConfig,
+    ) -> std::io::Result<KillBillSim> {
+        let catalog = catalog::KbCatalog::from_catalog(&config.catalog)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        Self::start_with_kb_catalog(options, config, catalog).await
+    }
+
+    /// Starts the simulator with its users and tenants, the tenants' catalog read from Kill
+    /// Bill's own catalog XML (`config.catalog` is not used), as `org.killbill.catalog.uri`
+    /// gives a real server its default catalog.
+    ///
+    /// # Errors
+    /// As [`KillBillSim::start_with`]; `InvalidInput` if the XML is not a catalog the
+    /// simulator models.
+    pub async fn start_with_catalog_xml(
+        options: SimOptions,
+        config: KillBillSimConfig,
+        xml: &str,
+    ) -> std::io::Result<KillBillSim> {
+        let catalog = catalog_xml::parse(xml)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        Self::start_with_kb_catalog(options, config, std::sync::Arc::new(catalog)).await
+    }
+
+    async fn start_with_kb_catalog(
+        options: SimOptions,
+        config: KillBillSimConfig,
+        catalog: std::sync::Arc<catalog::KbCatalog>,
+    ) -> std::io::Result<KillBillSim> {
+        let (Some(user), Some(tenant)) = (config.users.first(), config.tenants.first()) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a Kill Bill simulator needs at least one user and one tenant",
+            ));
         };
-        let server =
-            SimServer::start(router(sim.clone(), shiro), options, rate_limit_headers).await?;
+        let credentials = KillBillCredentials {
+            username: user.0.clone(),
+            password: user.1.clone(),
+            api_key: tenant.0.clone(),
+            api_secret: tenant.1.clone(),
+        };
+        let sim = Sim::seeded(&config.tenants, catalog);
+        let shiro = auth::Credentials {
+            users: config.users.clone(),
+        };
+        let control = std::sync::Arc::new(control::KillBillControl {
+            sim: sim.clone(),
+            config,
+        });
+        let server = SimServer::start_with_control(
+            router(sim.clone(), shiro),
+            options,
+            rate_limit_headers,
+            control,
+        )
+        .await?;
         Ok(KillBillSim {
             server,
             sim,
             credentials,
+        })
+    }
+
+    /// Forgets every account, subscription and usage record and tenant created since, and
+    /// puts the start-up tenants' catalog, the clock, fault settings and request log back as
+    /// they were at start-up (`POST /__sim/reset`).
+    pub fn reset(&self) {
+        self.server.reset();
+    }
+
+    /// What the binary prints on start-up and `GET /__sim` answers: URLs, users, tenants and
+    /// the `billing` facade's environment (first user and tenant).
+    pub fn info(&self) -> crate::SimInfo {
+        self.server.info().unwrap_or_else(|| crate::SimInfo {
+            vendor: "killbill".to_owned(),
+            url: self.base_url(),
+            admin_url: String::new(),
+            credentials: serde_json::Value::Null,
+            env: String::new(),
         })
     }
 
@@ -232,13 +361,15 @@ impl KillBillSim {
     }
 
     /// Moves the simulated clock forward (scheduled cancellations and plan changes take
-    /// effect, billing periods roll over). Rust-level only: no HTTP endpoint.
+    /// effect, billing periods roll over), like `PUT /1.0/kb/test/clock` and
+    /// `POST /__sim/clock/advance`.
     pub fn advance_clock(&self, by: chrono::Duration) {
         self.sim.clock.advance(by);
     }
 
     /// Sets the simulated clock, e.g. to a fixed time of day so tests do not depend on when
-    /// they run. Call it before creating anything: existing dates are not moved.
+    /// they run, like `POST /1.0/kb/test/clock?requestedDate=`. It keeps moving with real time
+    /// from there. Call it before creating anything: existing dates are not moved.
     pub fn set_clock(&self, at: DateTime<Utc>) {
         self.sim.clock.set(at);
     }
@@ -258,17 +389,6 @@ async fn healthcheck() -> Response {
         HeaderValue::from_static("must-revalidate,no-cache,no-store"),
     );
     resp
-}
-
-/// `GET /1.0/kb/test/clock` (test mode): the simulated time. Moving it is Rust-level only
-/// ([`KillBillSim::advance_clock`]); the real server's `POST`/`PUT` are not served.
-async fn test_clock(axum::extract::State(sim): axum::extract::State<Sim>) -> Response {
-    let now = sim.clock.now();
-    reply::json(&serde_json::json!({
-        "currentUtcTime": time::fmt_datetime(now),
-        "timeZone": "UTC",
-        "localDate": time::fmt_date(now.date_naive()),
-    }))
 }
 
 async fn not_found() -> Response {
@@ -310,6 +430,7 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
             "/accounts/{id}/bundles",
             get(subscriptions::account_bundles),
         )
+        .route("/accounts/{id}/invoices", get(invoices::for_account))
         .route("/accounts/{id}/tags", get(closing::tags))
         .route("/accounts/{id}/block", get(closing::block))
         .route(
@@ -331,9 +452,14 @@ fn kb_routes(sim: Sim, credentials: auth::Credentials) -> Router {
         .route("/catalog/versions", get(catalog_api::versions))
         .route(
             "/catalog/xml",
-            get(catalog_api::xml_unsupported).post(catalog_api::xml_unsupported),
+            get(catalog_api::get_xml).post(catalog_api::upload_xml),
         )
-        .route("/test/clock", get(test_clock))
+        .route(
+            "/test/clock",
+            get(test_clock::get)
+                .post(test_clock::set)
+                .put(test_clock::update),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(sim)
@@ -345,6 +471,7 @@ fn router(sim: Sim, credentials: auth::Credentials) -> Router {
         .route("/1.0/healthcheck", get(healthcheck))
         .nest("/1.0/kb", kb_routes(sim, credentials))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(cors::headers))
 }
 
 /// The path as the client sent it (nested routers see it without their prefix).

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::catalog::KbCatalog;
 use super::time::Clock;
 
 /// Tag definition id of the AUTO_INVOICING_OFF control tag (observed on the real server; the
@@ -21,9 +22,10 @@ pub(crate) struct Tenant {
     pub(crate) api_key: String,
     pub(crate) api_secret: String,
     pub(crate) external_key: Option<String>,
-    /// Whether the tenant has the sample catalog (only the seeded tenant does: tenants created
-    /// through the API get Kill Bill's empty template catalog).
-    pub(crate) has_catalog: bool,
+    /// The tenant's catalog: the start-up catalog for the tenants given at start-up and those
+    /// created with `useGlobalDefault=true`, what it uploaded, or `None` (Kill Bill's empty
+    /// template catalog) for a tenant created otherwise.
+    pub(crate) catalog: Option<Arc<KbCatalog>>,
 }
 
 /// The mutable fields of an account (AccountJson without ids and computed values).
@@ -139,11 +141,16 @@ pub(crate) struct Subscription {
     pub(crate) external_key: String,
     pub(crate) entitlement_start: DateTime<Utc>,
     pub(crate) billing_start: DateTime<Utc>,
+    /// Created with `migrated=true` (source type `MIGRATED`).
+    pub(crate) migrated: bool,
     /// Bill-cycle day, once a recurring plan set it (a usage-only plan leaves it unset).
     pub(crate) bcd: Option<u32>,
     /// The account's reference time of day (dates become instants at this time).
     pub(crate) reference_tod: NaiveTime,
     pub(crate) quantity: i32,
+    /// The tenant's catalog, where the plans are looked up (replaced when the tenant uploads
+    /// a new version).
+    pub(crate) catalog: Arc<KbCatalog>,
     /// First element: the plan at creation; later ones: changes (possibly in the future).
     pub(crate) plans: Vec<PlanSegment>,
     pub(crate) cancellation: Option<Cancellation>,
@@ -183,6 +190,10 @@ pub(crate) struct Db {
     pub(crate) tracking_ids: HashSet<(Uuid, String)>,
     pub(crate) usage_rows: usize,
     pub(crate) next_record_id: u64,
+    /// Issued invoices, in issue order.
+    pub(crate) invoices: Vec<super::invoices::Invoice>,
+    /// How far each subscription has been invoiced.
+    pub(crate) invoiced: HashMap<Uuid, super::invoices::Invoiced>,
 }
 
 impl Db {
@@ -202,6 +213,11 @@ impl Db {
     /// A tenant by id.
     pub(crate) fn tenant(&self, id: Uuid) -> Option<&Tenant> {
         self.tenants.iter().find(|t| t.id == id)
+    }
+
+    /// The catalog of a tenant (`None`: Kill Bill's empty template catalog).
+    pub(crate) fn catalog_of(&self, tenant: Uuid) -> Option<Arc<KbCatalog>> {
+        self.tenant(tenant).and_then(|t| t.catalog.clone())
     }
 
     /// An account of `tenant` by id.
@@ -246,23 +262,35 @@ pub(crate) struct Sim {
     db: Arc<Mutex<Db>>,
     /// The simulated clock.
     pub(crate) clock: Clock,
+    /// The start-up catalog: the global default catalog of `useGlobalDefault=true` tenants.
+    pub(crate) default_catalog: Arc<KbCatalog>,
 }
 
 impl Sim {
-    /// An empty database with the conventional tenant `bob`/`lazar` and its catalog.
-    pub(crate) fn seeded(api_key: &str, api_secret: &str) -> Self {
+    /// A database with `tenants` (API key, secret), each with `catalog`.
+    pub(crate) fn seeded(tenants: &[(String, String)], catalog: Arc<KbCatalog>) -> Self {
+        let sim = Self {
+            db: Arc::new(Mutex::new(Db::default())),
+            clock: Clock::real_time(),
+            default_catalog: catalog,
+        };
+        sim.reset_data(tenants);
+        sim
+    }
+
+    /// Forgets everything but `tenants`, which get the start-up catalog.
+    pub(crate) fn reset_data(&self, tenants: &[(String, String)]) {
         let mut db = Db::default();
-        db.tenants.push(Tenant {
-            id: Uuid::new_v4(),
-            api_key: api_key.to_owned(),
-            api_secret: api_secret.to_owned(),
-            external_key: None,
-            has_catalog: true,
-        });
-        Self {
-            db: Arc::new(Mutex::new(db)),
-            clock: Clock::starting_now(),
+        for (api_key, api_secret) in tenants {
+            db.tenants.push(Tenant {
+                id: Uuid::new_v4(),
+                api_key: api_key.clone(),
+                api_secret: api_secret.clone(),
+                external_key: None,
+                catalog: Some(self.default_catalog.clone()),
+            });
         }
+        *self.db() = db;
     }
 
     /// Locks the database.

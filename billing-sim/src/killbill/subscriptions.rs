@@ -238,12 +238,15 @@ pub(crate) async fn create(
     };
     check_plan_spec(&input)?;
     let entitlement_start = parse_query_date(&params, "entitlementDate", tod)?.unwrap_or(now);
-    let billing_start = parse_query_date(&params, "billingDate", tod)?.unwrap_or(entitlement_start);
-    let has_catalog = db.tenant(tenant.id).is_some_and(|t| t.has_catalog);
+    // Each date defaults to now on its own (`DefaultEntitlementApi`): an entitlement date alone
+    // does not move the billing start.
+    let billing_start = parse_query_date(&params, "billingDate", tod)?.unwrap_or(now);
+    let migrated = params.bool_or("migrated", false);
+    let tenant_catalog = db.catalog_of(tenant.id);
     let plan = match &input.plan_name {
-        Some(name) => catalog::find_plan(has_catalog, name),
+        Some(name) => catalog::find_plan(tenant_catalog.as_deref(), name),
         None => catalog::find_plan_by_spec(
-            has_catalog,
+            tenant_catalog.as_deref(),
             input.product_name.as_deref().unwrap_or(""),
             input.billing_period.as_deref().unwrap_or(""),
             input.price_list.as_deref().unwrap_or(""),
@@ -305,16 +308,27 @@ pub(crate) async fn create(
         rename_unused,
         now,
     )?;
-    // Billing alignment ACCOUNT: the first recurring subscription sets the account's
-    // bill-cycle day; a usage-only plan leaves it unset (observed: `billCycleDayLocal: null`).
+    // A bill-cycle day in the body is the subscription's own (a BCD_CHANGE event at creation):
+    // it overrides the alignment. Otherwise, billing alignment ACCOUNT: the first recurring
+    // subscription sets the account's bill-cycle day; a usage-only plan leaves it unset
+    // (observed: `billCycleDayLocal: null`).
+    let own_bcd = input
+        .bill_cycle_day_local
+        .and_then(|b| u32::try_from(b).ok())
+        .filter(|b| (1..=31).contains(b));
     let bcd = match (
         plan.recurring,
         u32::try_from(account_bcd).ok().filter(|b| *b > 0),
     ) {
-        (None, _) => None,
-        (Some(_), Some(bcd)) => Some(bcd),
+        (None, _) => own_bcd,
+        (Some(_), Some(bcd)) => Some(own_bcd.unwrap_or(bcd)),
+        // Kill Bill computes the account's bill-cycle day with the first invoice: at once for a
+        // billing start now, at the billing start otherwise (see `invoices`).
+        (Some(_), None) if billing_start > now => {
+            Some(own_bcd.unwrap_or_else(|| billing_start.day()))
+        }
         (Some(_), None) => {
-            let day = billing_start.day();
+            let day = own_bcd.unwrap_or_else(|| billing_start.day());
             if let Some(a) = db.account_mut(tenant.id, account_id) {
                 a.data.bill_cycle_day_local = i32::try_from(day).unwrap_or(1);
             }
@@ -329,9 +343,11 @@ pub(crate) async fn create(
         external_key: external_key.clone(),
         entitlement_start,
         billing_start,
+        migrated,
         bcd,
         reference_tod: tod,
         quantity: input.quantity.unwrap_or(1),
+        catalog: tenant_catalog.unwrap_or_else(|| sim.default_catalog.clone()),
         plans: vec![PlanSegment {
             effective: entitlement_start,
             plan: plan.name.to_owned(),

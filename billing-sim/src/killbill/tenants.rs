@@ -25,8 +25,8 @@ fn tenant_json(t: &Tenant) -> TenantOut {
 }
 
 /// `POST /1.0/kb/tenants`: 201 and `Location`; 409 with code 20000 for a taken apiKey. With
-/// `useGlobalDefault=true` the tenant uses the global catalog (here, the sample catalog);
-/// otherwise it starts with an empty one.
+/// `useGlobalDefault=true` the tenant uses the global catalog (the simulator's start-up
+/// catalog); otherwise it starts with an empty one.
 pub(crate) async fn create(
     State(sim): State<Sim>,
     RawQuery(query): RawQuery,
@@ -63,7 +63,7 @@ pub(crate) async fn create(
         api_key,
         api_secret,
         external_key: input.external_key,
-        has_catalog: use_global_default,
+        catalog: use_global_default.then(|| sim.default_catalog.clone()),
     });
     Ok(created(&headers, &format!("/1.0/kb/tenants/{id}")))
 }

@@ -1,45 +1,74 @@
 //! The simulator's clock, Kill Bill's date formats (Joda on the wire) and monthly billing periods.
 //!
-//! The clock is frozen: it starts at the current time, truncated to the second, and only moves
-//! when a test calls `KillBillSim::advance_clock` (the equivalent of Kill Bill's test-mode
-//! `ClockMock`). Every date is UTC, as the server forces `user.timezone=GMT`.
+//! The clock is Kill Bill's test-mode `ClockMock`: real time plus an offset. It moves with real
+//! time, as the server's does, and `/1.0/kb/test/clock` (or `KillBillSim::set_clock` /
+//! `advance_clock`) shifts it. What the server stores goes through `datetime` columns of whole
+//! seconds, and even the clock resource answers `.000` milliseconds (observed), so
+//! [`Clock::now`] reads whole seconds. Every date is UTC, as the server forces
+//! `user.timezone=GMT`.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, DurationRound, NaiveDate, NaiveDateTime, NaiveTime, Utc,
+};
 
-/// A shared, frozen clock.
-#[derive(Debug, Clone)]
+/// A shared clock: real time plus an offset, like Kill Bill's `ClockMock`.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Clock {
-    now: Arc<Mutex<DateTime<Utc>>>,
+    offset: Arc<Mutex<Duration>>,
 }
 
 impl Clock {
-    /// A clock reading the current time, truncated to whole seconds.
-    pub(crate) fn starting_now() -> Self {
-        let now = Utc::now();
-        let secs = now.timestamp();
-        let start = Utc.timestamp_opt(secs, 0).single().unwrap_or(now);
-        Self {
-            now: Arc::new(Mutex::new(start)),
-        }
+    /// A clock reading real time.
+    pub(crate) fn real_time() -> Self {
+        Self::default()
     }
 
-    /// The simulated current time.
+    fn offset(&self) -> Duration {
+        *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The simulated current time as the server stores it: whole seconds.
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+        self.truncated(Duration::seconds(1))
     }
 
-    /// Sets the clock (truncated to whole seconds, as it starts).
+    fn truncated(&self, unit: Duration) -> DateTime<Utc> {
+        let real = Utc::now();
+        let t = real.checked_add_signed(self.offset()).unwrap_or(real);
+        t.duration_trunc(unit).unwrap_or(t)
+    }
+
+    /// Makes the clock read `at` now; it keeps moving with real time from there
+    /// (`ClockMock.setTime`).
     pub(crate) fn set(&self, at: DateTime<Utc>) {
-        let at = Utc.timestamp_opt(at.timestamp(), 0).single().unwrap_or(at);
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = at;
+        *self.offset.lock().unwrap_or_else(PoisonError::into_inner) = at - Utc::now();
+    }
+
+    /// Back to real time (`ClockMock.resetDeltaFromReality`).
+    pub(crate) fn reset(&self) {
+        *self.offset.lock().unwrap_or_else(PoisonError::into_inner) = Duration::zero();
     }
 
     /// Moves the clock forward (or backward, for a negative duration).
     pub(crate) fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
-        *now = now.checked_add_signed(by).unwrap_or(*now);
+        let mut offset = self.offset.lock().unwrap_or_else(PoisonError::into_inner);
+        *offset = offset.checked_add(&by).unwrap_or(*offset);
+    }
+
+    /// Moves the clock by whole calendar months, as Joda's `plusMonths` does (the day is clamped
+    /// to the target month's last day).
+    pub(crate) fn advance_months(&self, months: i32) {
+        let now = self.now();
+        let moved = if months >= 0 {
+            now.checked_add_months(chrono::Months::new(months.unsigned_abs()))
+        } else {
+            now.checked_sub_months(chrono::Months::new(months.unsigned_abs()))
+        };
+        if let Some(moved) = moved {
+            self.advance(moved - now);
+        }
     }
 }
 
@@ -221,6 +250,13 @@ pub(crate) struct Periods {
 }
 
 impl Periods {
+    /// Whether a cycle date is a boundary: Kill Bill aligns on local dates, so the first one is
+    /// the first bill-cycle date after the billing start's date (a start on the bill-cycle day
+    /// makes a whole first period, whatever the time of day).
+    fn is_boundary(&self, c: DateTime<Utc>) -> bool {
+        c.date_naive() > self.start.date_naive()
+    }
+
     /// The first period boundary strictly after `t` (and after the billing start).
     pub(crate) fn end_of_period_at(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         let t = t.max(self.start);
@@ -229,7 +265,7 @@ impl Periods {
         for index in m..m + 3 {
             if let Some(c) = cycle_date(index, self.bcd, time)
                 && c > t
-                && c > self.start
+                && self.is_boundary(c)
             {
                 return c;
             }
@@ -249,7 +285,7 @@ impl Periods {
         for index in [m, m - 1] {
             if let Some(c) = cycle_date(index, self.bcd, time)
                 && c <= t
-                && c > self.start
+                && self.is_boundary(c)
             {
                 return c;
             }
@@ -326,6 +362,21 @@ mod tests {
         assert_eq!(
             aligned.start_of_period_at(dt("2024-05-25T00:00:00Z")),
             aligned.start
+        );
+        // A billing start on the bill-cycle day, earlier in the day than the account's time of
+        // day: a whole first period, not a few hours.
+        let anchored = Periods {
+            start: dt("2026-12-08T12:00:00Z"),
+            bcd: 8,
+            time_of_day: NaiveTime::from_hms_opt(14, 40, 0).unwrap(),
+        };
+        assert_eq!(
+            anchored.end_of_period_at(anchored.start),
+            dt("2027-01-08T14:40:00Z")
+        );
+        assert_eq!(
+            anchored.start_of_period_at(dt("2026-12-08T15:00:00Z")),
+            anchored.start
         );
     }
 }

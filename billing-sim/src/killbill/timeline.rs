@@ -20,14 +20,10 @@ use super::wire::{
     TierPriceOut, UsagePriceOut,
 };
 
-/// The catalog plan named `name` (a synthetic empty plan if the catalog no longer has it).
-pub(crate) fn plan_named(name: &str) -> Plan {
-    catalog::find_plan(true, name).unwrap_or(Plan {
-        name: "",
-        product: "",
-        recurring: None,
-        usages: Vec::new(),
-    })
+/// The plan named `name` in the subscription's catalog (a synthetic empty plan if the catalog
+/// no longer has it).
+pub(crate) fn plan_named(sub: &Subscription, name: &str) -> Plan {
+    sub.catalog.plan_named(name)
 }
 
 /// EntitlementState at `now`: PENDING before the start, CANCELLED once the entitlement ended,
@@ -108,7 +104,7 @@ pub(crate) fn charged_through(sub: &Subscription, now: DateTime<Utc>) -> Option<
     if at < sub.billing_start {
         return None;
     }
-    let plan = plan_named(&active_plan(sub, at));
+    let plan = plan_named(sub, &active_plan(sub, at));
     plan.recurring?;
     Some(periods(sub).end_of_period_at(at))
 }
@@ -129,15 +125,15 @@ struct RawEvent {
     blocked_entitlement: bool,
 }
 
-fn event_out(e: RawEvent) -> EventOut {
-    let plan = plan_named(&e.plan);
+fn event_out(sub: &Subscription, e: RawEvent) -> EventOut {
+    let plan = plan_named(sub, &e.plan);
     EventOut {
         event_id: e.id,
         billing_period: Some(plan.billing_period().to_owned()),
         effective_date: fmt_datetime(e.at),
-        catalog_effective_date: fmt_datetime(catalog::effective_date()),
+        catalog_effective_date: fmt_datetime(sub.catalog.effective_date),
         plan: Some(e.plan.clone()),
-        product: Some(plan.product.to_owned()),
+        product: Some(plan.product.clone()),
         price_list: Some(catalog::PRICE_LIST.to_owned()),
         event_type: e.kind,
         is_blocked_billing: false,
@@ -246,12 +242,12 @@ pub(crate) fn events(
         });
     }
     raw.sort_by_key(|e| (e.at, e.order));
-    raw.into_iter().map(event_out).collect()
+    raw.into_iter().map(|e| event_out(sub, e)).collect()
 }
 
 fn phase_price(plan: &Plan) -> PhasePriceOut {
     PhasePriceOut {
-        plan_name: plan.name.to_owned(),
+        plan_name: plan.name.clone(),
         phase_name: plan.phase_name(),
         phase_type: "EVERGREEN",
         fixed_price: None,
@@ -261,12 +257,12 @@ fn phase_price(plan: &Plan) -> PhasePriceOut {
             .iter()
             .map(|u| UsagePriceOut {
                 usage_name: u.name.clone(),
-                usage_type: "CONSUMABLE",
+                usage_type: u.usage_type.as_str(),
                 billing_mode: "IN_ARREAR",
-                tier_block_policy: "ALL_TIERS",
+                tier_block_policy: u.tier_block_policy.clone(),
                 tier_prices: vec![TierPriceOut {
                     block_prices: vec![BlockPriceOut {
-                        unit_name: u.unit.to_owned(),
+                        unit_name: u.unit.clone(),
                         size: Num(Decimal::ONE),
                         price: Num(u.price),
                         max: Num(Decimal::NEGATIVE_ONE),
@@ -284,13 +280,13 @@ pub(crate) fn subscription_json(
     account: &AccountView,
     now: DateTime<Utc>,
 ) -> SubscriptionOut {
-    let plan = plan_named(&active_plan(sub, now));
+    let plan = plan_named(sub, &active_plan(sub, now));
     let mut prices: Vec<PhasePriceOut> = Vec::new();
     if account.currency.is_some() {
         let mut last: Option<&str> = None;
         for seg in &sub.plans {
             if last != Some(seg.plan.as_str()) {
-                prices.push(phase_price(&plan_named(&seg.plan)));
+                prices.push(phase_price(&plan_named(sub, &seg.plan)));
                 last = Some(seg.plan.as_str());
             }
         }
@@ -302,14 +298,14 @@ pub(crate) fn subscription_json(
         subscription_id: sub.id,
         external_key: sub.external_key.clone(),
         start_date: fmt_datetime(sub.entitlement_start),
-        product_name: plan.product.to_owned(),
+        product_name: plan.product.clone(),
         product_category: plan.category(),
         billing_period: plan.billing_period(),
         phase_type: "EVERGREEN",
         price_list: catalog::PRICE_LIST,
-        plan_name: plan.name.to_owned(),
+        plan_name: plan.name.clone(),
         state: state(sub, now),
-        source_type: "NATIVE",
+        source_type: if sub.migrated { "MIGRATED" } else { "NATIVE" },
         cancelled_date: sub
             .cancellation
             .as_ref()
@@ -320,9 +316,13 @@ pub(crate) fn subscription_json(
             .cancellation
             .as_ref()
             .map(|c| fmt_datetime(c.billing_end)),
-        bill_cycle_day_local: sub
-            .bcd
-            .or_else(|| u32::try_from(account.bcd).ok().filter(|b| *b > 0)),
+        // Observed: null until billing has started (the bill-cycle day is a billing event).
+        bill_cycle_day_local: (now >= sub.billing_start)
+            .then(|| {
+                sub.bcd
+                    .or_else(|| u32::try_from(account.bcd).ok().filter(|b| *b > 0))
+            })
+            .flatten(),
         quantity: sub.quantity,
         events: events(sub, account.closed_at, now),
         prices,

@@ -176,7 +176,7 @@ pub(crate) struct UsagePriceOut {
     pub(crate) usage_name: String,
     pub(crate) usage_type: &'static str,
     pub(crate) billing_mode: &'static str,
-    pub(crate) tier_block_policy: &'static str,
+    pub(crate) tier_block_policy: String,
     pub(crate) tier_prices: Vec<TierPriceOut>,
 }
 

@@ -8,67 +8,91 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::errors::{ApiError, FieldErrors, push_error as push};
-use super::iso::is_currency;
 use super::request::{Call, Param, truthy};
-use super::state::{Aggregation, Charge, Metric, Plan, State};
+use super::state::{Aggregation as LagoAggregation, Charge, Metric, Plan, State};
 use super::time::Interval;
 use super::wire;
+use crate::catalog::{Aggregation, Catalog, CatalogError, Interval as CatalogInterval, Vendor};
+use crate::iso::is_currency;
 
-/// The property that the seeded sum metrics (`api_calls`, `storage_gb`) add up.
-pub(crate) const SUM_FIELD: &str = "quantity";
-
-/// Seeds the sample catalog.
-pub(crate) fn seed(state: &mut State) {
-    let metrics = [
-        ("API calls", "api_calls", Aggregation::Sum, Some(SUM_FIELD)),
-        (
-            "Storage (GB)",
-            "storage_gb",
-            Aggregation::Sum,
-            Some(SUM_FIELD),
-        ),
-        ("Logins", "logins", Aggregation::Count, None),
-    ];
-    for (name, code, aggregation, field) in metrics {
-        let created_at = state.clock.tick();
-        state.metrics.push(Metric {
+/// Installs `catalog` (already restricted to Lago's part): its metrics, then its plans with a
+/// standard charge per usage charge, in file order, as `POST /billable_metrics` and
+/// `POST /plans` would create them.
+///
+/// # Errors
+/// [`CatalogError::Unsupported`] for a recurring count, max or latest metric (Lago's
+/// `validate_recurring`), or a currency Lago does not know.
+pub(crate) fn install(state: &mut State, catalog: &Catalog) -> Result<(), CatalogError> {
+    let lago = Vendor::Lago;
+    let mut metrics = Vec::new();
+    for m in &catalog.metrics {
+        let aggregation = match m.aggregation {
+            Aggregation::Count => LagoAggregation::Count,
+            Aggregation::Sum => LagoAggregation::Sum,
+            Aggregation::Max => LagoAggregation::Max,
+            Aggregation::UniqueCount => LagoAggregation::UniqueCount,
+            Aggregation::Latest => LagoAggregation::Latest,
+            Aggregation::WeightedSum => LagoAggregation::WeightedSum,
+        };
+        if m.lago.recurring && !aggregation.may_recur() {
+            return Err(CatalogError::unsupported(
+                lago,
+                format!(
+                    "metric `{}`: a {} metric cannot be recurring",
+                    m.code,
+                    m.aggregation.as_str()
+                ),
+            ));
+        }
+        metrics.push(Metric {
             lago_id: Uuid::new_v4(),
-            name: name.into(),
-            code: code.into(),
+            name: m.display_name().to_owned(),
+            code: m.code.clone(),
             description: None,
             aggregation,
-            field_name: field.map(str::to_owned),
-            recurring: false,
-            created_at,
+            field_name: m
+                .field
+                .clone()
+                .filter(|_| aggregation != LagoAggregation::Count),
+            recurring: m.lago.recurring,
+            created_at: state.clock.tick(),
         });
     }
-    for (name, code, amount_cents) in [
-        ("Starter", "starter-monthly", 1000),
-        ("Pro", "pro-monthly", 5000),
-    ] {
+    let mut plans = Vec::new();
+    for p in &catalog.plans {
+        if !is_currency(&p.currency) {
+            return Err(CatalogError::unsupported(
+                lago,
+                format!("plan `{}`: unknown currency {}", p.code, p.currency),
+            ));
+        }
         let created_at = state.clock.tick();
-        let charges = [
-            ("api_calls", Decimal::new(1, 2), "0.01"),
-            ("storage_gb", Decimal::new(10, 2), "0.10"),
-        ]
-        .into_iter()
-        .map(|(metric, amount, text)| Charge {
+        let charges = p
+            .charges
+            .iter()
+            .map(|c| Charge {
+                lago_id: Uuid::new_v4(),
+                code: c.metric.clone(),
+                metric_code: c.metric.clone(),
+                amount: c.unit_price,
+                amount_text: c.unit_price.to_string(),
+                invoice_display_name: None,
+                created_at,
+            })
+            .collect();
+        plans.push(Plan {
             lago_id: Uuid::new_v4(),
-            code: metric.into(),
-            metric_code: metric.into(),
-            amount,
-            amount_text: text.into(),
-            invoice_display_name: None,
-            created_at,
-        })
-        .collect();
-        state.plans.push(Plan {
-            lago_id: Uuid::new_v4(),
-            name: name.into(),
-            code: code.into(),
-            interval: Interval::Monthly,
-            amount_cents,
-            amount_currency: "USD".into(),
+            name: p.display_name().to_owned(),
+            code: p.code.clone(),
+            interval: match p.interval {
+                CatalogInterval::Weekly => Interval::Weekly,
+                CatalogInterval::Monthly => Interval::Monthly,
+                CatalogInterval::Quarterly => Interval::Quarterly,
+                CatalogInterval::Semiannual => Interval::Semiannual,
+                CatalogInterval::Yearly => Interval::Yearly,
+            },
+            amount_cents: p.amount_cents,
+            amount_currency: p.currency.clone(),
             pay_in_advance: false,
             description: None,
             invoice_display_name: None,
@@ -76,6 +100,9 @@ pub(crate) fn seed(state: &mut State) {
             created_at,
         });
     }
+    state.metrics = metrics;
+    state.plans = plans;
+    Ok(())
 }
 
 /// `GET /billable_metrics`, newest first.
@@ -127,7 +154,8 @@ fn required(m: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Stri
     }
 }
 
-/// `POST /billable_metrics`: count, sum, max, unique_count and latest aggregations.
+/// `POST /billable_metrics`: count, sum, max, unique_count, latest and weighted_sum
+/// aggregations (`custom_agg` is premium: not simulated).
 pub(crate) fn create_metric(state: &mut State, call: &Call) -> Result<Value, ApiError> {
     let m = call.root("billable_metric")?;
     let mut errors = FieldErrors::new();
@@ -138,13 +166,26 @@ pub(crate) fn create_metric(state: &mut State, call: &Call) -> Result<Value, Api
     }
     let aggregation = Param::of(m, "aggregation_type")
         .text()
-        .and_then(Aggregation::parse);
+        .and_then(LagoAggregation::parse);
     if aggregation.is_none() {
         push(&mut errors, "aggregation_type", "value_is_invalid");
     }
     let field_name = Param::of(m, "field_name").text().map(str::to_owned);
-    if aggregation.is_some_and(|a| a != Aggregation::Count) && field_name.is_none() {
+    if aggregation.is_some_and(|a| a != LagoAggregation::Count) && field_name.is_none() {
         push(&mut errors, "field_name", "value_is_mandatory");
+    }
+    let recurring = truthy(m.get("recurring")).unwrap_or(false);
+    if recurring && aggregation.is_some_and(|a| !a.may_recur()) {
+        push(
+            &mut errors,
+            "recurring",
+            "not_compatible_with_aggregation_type",
+        );
+    }
+    if aggregation == Some(LagoAggregation::WeightedSum)
+        && Param::of(m, "weighted_interval").text() != Some("seconds")
+    {
+        push(&mut errors, "weighted_interval", "value_is_invalid");
     }
     let (Some(aggregation), true) = (aggregation, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
@@ -156,8 +197,8 @@ pub(crate) fn create_metric(state: &mut State, call: &Call) -> Result<Value, Api
         code,
         description: Param::of(m, "description").text().map(str::to_owned),
         aggregation,
-        field_name: field_name.filter(|_| aggregation != Aggregation::Count),
-        recurring: truthy(m.get("recurring")).unwrap_or(false),
+        field_name: field_name.filter(|_| aggregation != LagoAggregation::Count),
+        recurring,
         created_at,
     };
     let body = json!({"billable_metric": wire::metric(&metric)});

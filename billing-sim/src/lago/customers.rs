@@ -4,10 +4,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::errors::{ApiError, FieldErrors, push_error};
-use super::iso::{is_country, is_currency};
 use super::request::{Call, Param, truthy};
 use super::state::{Customer, Metadatum, State};
 use super::wire::{self, CustomerView, SHIPPING_FIELDS};
+use crate::iso::{is_country, is_currency};
 
 /// Plain string attributes written verbatim when their key is present.
 const STRING_FIELDS: &[&str] = &[

@@ -13,7 +13,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Seeded catalog
+//! # Seeded catalog (the sample, `billing-sim/catalogs/sample.toml`)
 //! | code | kind | details |
 //! |---|---|---|
 //! | `api_calls` | billable metric | `sum_agg`, **`field_name: "quantity"`** |
@@ -23,9 +23,10 @@
 //! | `pro-monthly` | plan | monthly, `amount_cents` 5000 USD, same charges |
 //!
 //! So a usage event for the sum metrics carries its quantity as `properties.quantity`
-//! (a number or a numeric string). More metrics and plans can be created with
-//! `POST /billable_metrics` (count, sum, max, unique_count, latest) and `POST /plans`
-//! (standard charges only, referencing metrics by `lago_id`).
+//! (a number or a numeric string). Another catalog can be given at start-up
+//! ([`LagoSim::start_with`], `billing-sim --catalog FILE`). More metrics and plans can be
+//! created with `POST /billable_metrics` (count, sum, max, unique_count, latest, weighted_sum)
+//! and `POST /plans` (standard charges only, referencing metrics by `lago_id`).
 //!
 //! # Endpoints
 //! `POST/GET /customers`, `GET/DELETE /customers/{external_id}`,
@@ -80,18 +81,20 @@
 //!   Unix seconds sent right after creating the subscription) is not counted.
 //! - Expired subscriptions are terminated at their `ending_at`; scheduled downgrades switch at
 //!   the period boundary; future subscriptions start on their `subscription_at` date.
-//! - Property values that are not numbers are ignored by sum/max/latest aggregations, and
-//!   `events_count` counts every event of the metric in the window. Sums that overflow
+//! - Aggregations follow lago-api's Postgres event store (see the `aggregation` module):
+//!   sum, max, latest and weighted sum read only events whose property text is a plain
+//!   decimal (`^-?\d+(\.\d+)?$`), and only those count in `events_count`. Sums that overflow
 //!   saturate instead of failing.
 //! - The subscription date decides the start state by date (UTC): today or earlier is active
 //!   at once with `started_at = subscription_at`, later is pending.
 //! - Rate-limit headers only appear on injected 429s (see [`rate_limit_headers`]).
 
+mod aggregation;
 mod catalog;
+mod control;
 mod customers;
 mod errors;
 mod events;
-mod iso;
 mod request;
 mod routes;
 mod seed;
@@ -102,17 +105,41 @@ mod time;
 mod usage;
 mod wire;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue};
 
+use crate::admin::SimInfo;
+use crate::catalog::{Catalog, Vendor};
 use crate::server::{SimOptions, SimServer};
 use routes::{Access, Shared};
+
+/// What a Lago simulator starts with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LagoSimConfig {
+    /// The API key with read and write access (default [`LagoSim::API_KEY`]).
+    pub api_key: String,
+    /// The catalog (default [`Catalog::sample`]); only its metrics and plans meant for Lago
+    /// are installed.
+    pub catalog: Catalog,
+}
+
+impl Default for LagoSimConfig {
+    fn default() -> Self {
+        Self {
+            api_key: LagoSim::API_KEY.to_owned(),
+            catalog: Catalog::sample(),
+        }
+    }
+}
 
 /// A running Lago simulator. Stops when dropped.
 #[derive(Debug)]
 pub struct LagoSim {
     server: SimServer,
     shared: Shared,
+    api_key: String,
 }
 
 impl LagoSim {
@@ -125,12 +152,52 @@ impl LagoSim {
     /// # Errors
     /// If the port cannot be bound.
     pub async fn start(options: SimOptions) -> std::io::Result<LagoSim> {
+        Self::start_with(options, LagoSimConfig::default()).await
+    }
+
+    /// Starts a simulator with its own API key and catalog.
+    ///
+    /// # Errors
+    /// If the port cannot be bound, or (`InvalidInput`, the source a
+    /// [`crate::CatalogError`]) if Lago cannot serve the catalog.
+    pub async fn start_with(
+        options: SimOptions,
+        config: LagoSimConfig,
+    ) -> std::io::Result<LagoSim> {
+        let catalog = config.catalog.for_vendor(Vendor::Lago);
         let mut state = state::State::new();
-        catalog::seed(&mut state);
-        let shared = Shared::new(state, Self::API_KEY);
-        let server =
-            SimServer::start(routes::router(shared.clone()), options, rate_limit_headers).await?;
-        Ok(Self { server, shared })
+        catalog::install(&mut state, &catalog)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let shared = Shared::new(state, &config.api_key);
+        let control = Arc::new(control::LagoControl {
+            shared: shared.clone(),
+            catalog,
+            api_key: config.api_key.clone(),
+        });
+        let server = SimServer::start_with_control(
+            routes::router(shared.clone()),
+            options,
+            rate_limit_headers,
+            control,
+        )
+        .await?;
+        Ok(Self {
+            server,
+            shared,
+            api_key: config.api_key,
+        })
+    }
+
+    /// Forgets every customer, subscription and event, and puts the catalog, clock, fault
+    /// settings and request log back as they were at start-up (`POST /__sim/reset`).
+    pub fn reset(&self) {
+        self.server.reset();
+    }
+
+    /// What the binary prints on start-up and `GET /__sim` answers: URLs, credentials and
+    /// the `billing` facade's environment.
+    pub fn info(&self) -> SimInfo {
+        control::info(&self.server.base_url(), &self.api_key)
     }
 
     /// The API base, `http://127.0.0.1:<port>/api/v1`.
@@ -144,7 +211,7 @@ impl LagoSim {
         format!(
             "provider = \"lago\"\n\n[lago]\nbase_url = \"{}\"\napi_key = \"{}\"\n",
             self.api_url(),
-            Self::API_KEY
+            self.api_key
         )
     }
 
@@ -195,7 +262,7 @@ impl LagoSim {
         self.shared.lock().now()
     }
 
-    /// Moves the simulator's clock forward (test hook; there is no HTTP endpoint for it).
+    /// Moves the simulator's clock (`POST /__sim/clock/advance` moves it forward only).
     /// Subscriptions are settled lazily: an expired one is terminated, a scheduled downgrade
     /// applied, a future one started, when a request next reads subscriptions.
     pub fn advance_clock(&self, by: chrono::Duration) {

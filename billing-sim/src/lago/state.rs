@@ -18,6 +18,7 @@ pub(crate) enum Aggregation {
     Max,
     UniqueCount,
     Latest,
+    WeightedSum,
 }
 
 impl Aggregation {
@@ -28,6 +29,7 @@ impl Aggregation {
             "max_agg" => Self::Max,
             "unique_count_agg" => Self::UniqueCount,
             "latest_agg" => Self::Latest,
+            "weighted_sum_agg" => Self::WeightedSum,
             _ => return None,
         })
     }
@@ -39,6 +41,7 @@ impl Aggregation {
             Self::Max => "max_agg",
             Self::UniqueCount => "unique_count_agg",
             Self::Latest => "latest_agg",
+            Self::WeightedSum => "weighted_sum_agg",
         }
     }
 }
@@ -54,6 +57,14 @@ pub(crate) struct Metric {
     pub(crate) field_name: Option<String>,
     pub(crate) recurring: bool,
     pub(crate) created_at: DateTime<Utc>,
+}
+
+impl Aggregation {
+    /// Whether a metric with this aggregation may be recurring (`validate_recurring`: not
+    /// count, max or latest).
+    pub(crate) fn may_recur(self) -> bool {
+        !matches!(self, Self::Count | Self::Max | Self::Latest)
+    }
 }
 
 /// A plan charge (standard model: a decimal amount per unit).

@@ -1,32 +1,18 @@
 //! `GET /customers/{external_customer_id}/current_usage`: the current billing period of one
 //! active subscription, one entry per plan charge, aggregated with exact decimals.
 
-use std::collections::HashSet;
-use std::str::FromStr;
-
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
+use super::aggregation;
 use super::errors::ApiError;
-use super::iso::exponent;
 use super::request::Call;
-use super::state::{Aggregation, Charge, Event, Metric, State, Status};
-use super::time::{fmt_date, fmt_s};
+use super::state::{Charge, Event, State, Status, Subscription};
+use super::time::{Interval, fmt_date, fmt_s, period_containing};
 use super::wire;
-
-/// A property value as a decimal: numbers and numeric strings count, anything else is ignored.
-pub(crate) fn decimal_of(v: &Value) -> Option<Decimal> {
-    let text = match v {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        _ => return None,
-    };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .ok()
-}
+use crate::iso::exponent;
 
 /// Ruby's `BigDecimal#to_s` under ActiveSupport: `"1.0"`, `"12.5"`, `"0.3"`.
 pub(crate) fn units_string(d: Decimal) -> String {
@@ -35,39 +21,6 @@ pub(crate) fn units_string(d: Decimal) -> String {
         format!("{d}.0")
     } else {
         d.to_string()
-    }
-}
-
-/// Aggregates `events` (already restricted to the metric's code and the period).
-pub(crate) fn aggregate(metric: &Metric, events: &[&Event]) -> Decimal {
-    let field = metric.field_name.as_deref().unwrap_or("");
-    let values = || {
-        events
-            .iter()
-            .filter_map(|e| e.properties.get(field).and_then(decimal_of))
-    };
-    match metric.aggregation {
-        Aggregation::Count => Decimal::from(events.len()),
-        Aggregation::Sum => values()
-            .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v))
-            .unwrap_or(Decimal::MAX),
-        Aggregation::Max => values().max().unwrap_or(Decimal::ZERO),
-        Aggregation::Latest => events
-            .iter()
-            .filter_map(|e| Some((e.timestamp, e.properties.get(field).and_then(decimal_of)?)))
-            .max_by_key(|(t, _)| *t)
-            .map_or(Decimal::ZERO, |(_, v)| v),
-        Aggregation::UniqueCount => {
-            let distinct: HashSet<String> = events
-                .iter()
-                .filter_map(|e| match e.properties.get(field)? {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Null => None,
-                    other => Some(other.to_string()),
-                })
-                .collect();
-            Decimal::from(distinct.len())
-        }
     }
 }
 
@@ -80,6 +33,32 @@ pub(crate) fn amount_cents(units: Decimal, charge: &Charge, currency: &str) -> i
         .map(|a| a.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero))
         .and_then(|a| a.to_i64())
         .unwrap_or(i64::MAX)
+}
+
+/// The aggregation window of the current period `[from, to]` (inclusive, whole seconds):
+/// the weighted sum's end is the period's end (Lago's end of day, `ceil`ed), or the
+/// termination instant; its duration is the full period's in days.
+fn window(
+    state: &State,
+    sub: &Subscription,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> aggregation::Window {
+    let interval = state
+        .plan(&sub.plan_code)
+        .map_or(Interval::Monthly, |p| p.interval);
+    let (start, end) = period_containing(interval, sub.anniversary, sub.subscription_at, to);
+    let to_ceil = if to + Duration::seconds(1) == end {
+        end
+    } else {
+        to
+    };
+    aggregation::Window {
+        from,
+        to,
+        to_ceil,
+        period_days: (end - start).num_days(),
+    }
 }
 
 /// `GET /customers/{id}/current_usage?external_subscription_id=&billable_metric_code=`.
@@ -116,11 +95,10 @@ pub(crate) fn current(state: &mut State, call: &Call) -> Result<Value, ApiError>
         return Err(ApiError::NotFound("charge_not_found"));
     }
     let (from, to) = wire::billing_period(state, sub);
-    let started = sub.started_at.unwrap_or(from);
-    let in_window: Vec<&Event> = state
+    let window = window(state, sub, from, to);
+    let up_to_end: Vec<&Event> = state
         .events_of(external_id)
-        .filter(|e| e.timestamp >= from && e.timestamp <= to && e.timestamp >= started)
-        .filter(|e| sub.terminated_at.is_none_or(|t| e.timestamp <= t))
+        .filter(|e| e.timestamp <= to)
         .collect();
     let currency = plan.amount_currency.clone();
     let mut total = 0_i64;
@@ -129,18 +107,19 @@ pub(crate) fn current(state: &mut State, call: &Call) -> Result<Value, ApiError>
         let Some(metric) = state.metric(&charge.metric_code) else {
             continue;
         };
-        let events: Vec<&Event> = in_window
+        let events: Vec<&Event> = up_to_end
             .iter()
             .copied()
             .filter(|e| e.code == metric.code)
             .collect();
-        let units = aggregate(metric, &events);
+        let aggregate = aggregation::aggregate(metric, &events, window);
+        let units = aggregate.units;
         let cents = amount_cents(units, charge, &currency);
         total = total.saturating_add(cents);
         lines.push(json!({
             "units": units_string(units),
-            "total_aggregated_units": units_string(units),
-            "events_count": events.len(),
+            "total_aggregated_units": units_string(aggregate.total),
+            "events_count": aggregate.events_count.trunc().to_u64().unwrap_or(0),
             "amount_cents": cents,
             "amount_currency": currency,
             "pricing_unit_details": null,
@@ -184,10 +163,7 @@ mod tests {
         assert_eq!(units_string(Decimal::from(12)), "12.0");
         assert_eq!(units_string(Decimal::new(125, 1)), "12.5");
         assert_eq!(units_string(Decimal::new(300, 3)), "0.3");
-        let sum: Decimal = [json!(0.1), json!("0.2")]
-            .iter()
-            .filter_map(decimal_of)
-            .sum();
+        let sum = Decimal::new(1, 1) + Decimal::new(2, 1);
         assert_eq!(units_string(sum), "0.3");
     }
 }

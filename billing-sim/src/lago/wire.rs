@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
-use super::state::{Customer, Event, Metric, Plan, State, Status, Subscription};
+use super::state::{Aggregation, Customer, Event, Metric, Plan, State, Status, Subscription};
 use super::time::{fmt_date, fmt_ms, fmt_s, period_containing};
 
 /// Scalar customer attributes, by API name, as the serializer lists them.
@@ -232,7 +232,7 @@ pub(crate) fn metric(m: &Metric) -> Value {
         "code": m.code,
         "description": m.description,
         "aggregation_type": m.aggregation.as_str(),
-        "weighted_interval": null,
+        "weighted_interval": (m.aggregation == Aggregation::WeightedSum).then_some("seconds"),
         "recurring": m.recurring,
         "rounding_function": null,
         "rounding_precision": null,

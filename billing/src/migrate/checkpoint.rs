@@ -1,7 +1,6 @@
 //! The migration's progress on disk, written atomically and durably after every completed page,
 //! so a killed run (or a machine that lost power) resumes where it stopped.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use billing_core::{Cursor, Error, Result};
@@ -97,30 +96,13 @@ impl CheckpointFile {
             .map_err(|e| Error::unexpected(format!("cannot serialise the checkpoint: {e}")))?;
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
-            write_durably(&path, &text).map_err(|e| {
+            crate::durable::write_atomically(&path, &text).map_err(|e| {
                 Error::unexpected(format!("cannot write {}: {e}", path.display())).with_source(e)
             })
         })
         .await
         .map_err(|e| Error::unexpected(format!("the checkpoint write failed: {e}")))?
     }
-}
-
-/// Temporary file, fsync, rename, fsync of the directory.
-fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // The rename is durable once the directory is. (Windows cannot open a directory as a file;
-    // its rename is made durable by the file system's own journal.)
-    #[cfg(unix)]
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Migrating one customer and its subscriptions.
 
+use billing_core::chrono::Utc;
 use billing_core::{
     BillingExt, CancelAt, ChangeAt, Customer, CustomerStatus, ErrorKind, Metadata, NewCustomer,
     NewSubscription, Subscription, SubscriptionStatus,
@@ -7,6 +8,7 @@ use billing_core::{
 use futures::TryStreamExt;
 
 use super::Migration;
+use super::dates::{self, Fit};
 use super::report::{ItemKind, MigrationReport};
 
 const ALREADY_IN_TARGET: &str = "already in the target";
@@ -109,24 +111,63 @@ impl Migration<'_> {
             report.skipped(ItemKind::Subscription, key, "canceled in the source");
             return;
         }
+        let now = Utc::now();
+        let carried = match dates::carried(source, now) {
+            Ok(d) => d,
+            Err(reason) => {
+                report.failed(ItemKind::Subscription, key, reason);
+                return;
+            }
+        };
         let mut new = NewSubscription::new(
             source.key.clone(),
             source.customer.clone(),
             self.options.plans.map(&source.plan),
         );
         new.currency = customer.currency;
+        new.starts_at = carried.starts_at;
+        new.billing_anchor = carried.billing_anchor;
+        let to = self.to.capabilities();
+        let accept = self.options.accept_double_billing;
+        let double_billed = match dates::fit(&new, to, self.to.info().name, accept, now) {
+            Fit::Exact => None,
+            Fit::DoubleBilled {
+                new: relaxed,
+                reason,
+            } => {
+                new = *relaxed;
+                Some(reason)
+            }
+            Fit::Refused(reason) => {
+                report.failed(ItemKind::Subscription, key, reason);
+                return;
+            }
+        };
         if self.options.dry_run {
             match self.to.get_subscription(&source.key).await {
                 Ok(_) => report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET),
-                Err(e) if e.is_not_found() => report.created(ItemKind::Subscription),
+                Err(e) if e.is_not_found() => {
+                    report.created(ItemKind::Subscription);
+                    if let Some(reason) = double_billed {
+                        report.note_double_billed(key, reason);
+                    }
+                }
                 Err(e) => report.failed(ItemKind::Subscription, key, e.to_string()),
             }
+            self.stop_source(source, report).await;
             return;
         }
         match self.to.create_subscription(&new).await {
-            Ok(_) => report.created(ItemKind::Subscription),
+            Ok(_) => {
+                report.created(ItemKind::Subscription);
+                if let Some(reason) = double_billed {
+                    report.note_double_billed(key, reason);
+                }
+            }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET);
+                // A run stopped between the create and the source's cancellation resumes here.
+                self.stop_source(source, report).await;
                 return;
             }
             Err(e) => {
@@ -135,6 +176,49 @@ impl Migration<'_> {
             }
         }
         self.carry_pending_changes(source, report).await;
+        self.stop_source(source, report).await;
+    }
+
+    /// With `cancel_source_at_period_end`: ends the source subscription where the target starts
+    /// billing (at once for a pending one, which has billed nothing). Counted in a dry run.
+    async fn stop_source(&self, source: &Subscription, report: &mut MigrationReport) {
+        if !self.options.cancel_source_at_period_end
+            || matches!(
+                source.status,
+                SubscriptionStatus::CancelScheduled | SubscriptionStatus::Canceled
+            )
+        {
+            return;
+        }
+        let at = if source.status == SubscriptionStatus::Pending {
+            CancelAt::Now
+        } else {
+            CancelAt::PeriodEnd
+        };
+        if !self.options.dry_run {
+            let key = source.key.as_str();
+            let supported = match at {
+                CancelAt::Now => self.from.capabilities().cancel_now,
+                CancelAt::PeriodEnd => self.from.capabilities().cancel_at_period_end,
+            };
+            if !supported {
+                report.failed(
+                    ItemKind::Subscription,
+                    key,
+                    "created in the target, but the source cannot schedule its cancellation: end it there by hand",
+                );
+                return;
+            }
+            if let Err(e) = self.from.cancel_subscription(&source.key, at).await {
+                report.failed(
+                    ItemKind::Subscription,
+                    key,
+                    format!("created in the target, but the source's cancellation failed: {e}"),
+                );
+                return;
+            }
+        }
+        report.source_cancellations_scheduled += 1;
     }
 
     /// Re-applies a scheduled plan change and a scheduled cancellation, where the target can.

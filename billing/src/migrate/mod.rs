@@ -12,6 +12,14 @@
 //! - **Honest:** customer fields the target cannot hold (metadata beyond its limits, ...) are
 //!   counted in `fields_not_carried`; failures are listed with the reason. To retry failures,
 //!   re-run without the checkpoint: everything already copied is skipped.
+//! - **No day billed twice:** a running subscription is created with its service start and, as
+//!   billing anchor, the end of its current period in the source, so the target bills from
+//!   where the source stops. With [`MigrationOptions::cancel_source_at_period_end`] the source
+//!   subscription is also scheduled to end there. A target that cannot take the anchor (or the
+//!   start) is refused per subscription, with the reason, unless
+//!   [`MigrationOptions::accept_double_billing`] is set; every subscription migrated that way is
+//!   listed in [`MigrationReport::double_billed`]. [`verify`] reports the subscriptions whose
+//!   billing dates do not line up.
 //! - **Dry run:** reads both sides and reports what would be created, writing nothing (not even
 //!   the checkpoint).
 //!
@@ -19,6 +27,7 @@
 
 mod checkpoint;
 mod customer;
+mod dates;
 mod plans;
 mod report;
 mod verify;
@@ -30,7 +39,7 @@ use billing_core::{BillingBackend, Cursor, Error, PageRequest, Result};
 pub use checkpoint::{Checkpoint, CheckpointFile};
 pub use plans::PlanMap;
 pub use report::{Counts, ItemKind, ItemNote, MigrationReport};
-pub use verify::verify;
+pub use verify::{KeyCount, Verification, verify};
 
 /// How to migrate.
 #[derive(Debug, Clone)]
@@ -43,6 +52,15 @@ pub struct MigrationOptions {
     pub page_size: u32,
     /// Source plan code -> target plan code.
     pub plans: PlanMap,
+    /// Also schedule each migrated source subscription to cancel at the end of its current
+    /// period, where the target starts billing (a pending one, which has not billed yet, is
+    /// canceled at once). Off by default; a dry run counts what it would schedule.
+    pub cancel_source_at_period_end: bool,
+    /// Create a subscription whose billing anchor (or start) the target cannot take anyway,
+    /// without it: the target then bills days the source has billed. Off by default: such
+    /// subscriptions fail with the reason. Each one migrated this way is listed in
+    /// [`MigrationReport::double_billed`].
+    pub accept_double_billing: bool,
 }
 
 impl Default for MigrationOptions {
@@ -52,6 +70,8 @@ impl Default for MigrationOptions {
             concurrency: 8,
             page_size: 100,
             plans: PlanMap::identity(),
+            cancel_source_at_period_end: false,
+            accept_double_billing: false,
         }
     }
 }

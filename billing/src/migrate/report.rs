@@ -51,6 +51,12 @@ pub struct MigrationReport {
     pub failed: Vec<ItemNote>,
     /// Customer fields the target could not hold, by field: how many customers lost it.
     pub fields_not_carried: BTreeMap<String, u64>,
+    /// Subscriptions created without their billing anchor (or start) because the target cannot
+    /// take it and double billing was accepted: the target bills days the source has billed.
+    pub double_billed: Vec<ItemNote>,
+    /// Source subscriptions scheduled to end where the target starts billing (or, in a dry
+    /// run, that would be).
+    pub source_cancellations_scheduled: u64,
 }
 
 impl MigrationReport {
@@ -83,6 +89,14 @@ impl MigrationReport {
         });
     }
 
+    pub(crate) fn note_double_billed(&mut self, key: &str, reason: impl Into<String>) {
+        self.double_billed.push(ItemNote {
+            kind: ItemKind::Subscription,
+            key: key.to_owned(),
+            reason: reason.into(),
+        });
+    }
+
     pub(crate) fn field_not_carried(&mut self, field: &str) {
         *self.fields_not_carried.entry(field.to_owned()).or_default() += 1;
     }
@@ -99,6 +113,8 @@ impl MigrationReport {
         }
         self.skipped.extend(other.skipped);
         self.failed.extend(other.failed);
+        self.double_billed.extend(other.double_billed);
+        self.source_cancellations_scheduled += other.source_cancellations_scheduled;
         for (field, n) in other.fields_not_carried {
             *self.fields_not_carried.entry(field).or_default() += n;
         }
@@ -128,6 +144,26 @@ impl MigrationReport {
             out.push(format!(
                 "field `{field}` not carried over for {n} customer(s)"
             ));
+        }
+        if self.source_cancellations_scheduled > 0 {
+            out.push(format!(
+                "{} source subscription(s) {} to end where the target starts billing",
+                self.source_cancellations_scheduled,
+                if self.dry_run {
+                    "would be scheduled"
+                } else {
+                    "scheduled"
+                }
+            ));
+        }
+        if !self.double_billed.is_empty() {
+            out.push(format!(
+                "{} subscription(s) migrated WITH DOUBLE BILLING (the target could not take their billing anchor):",
+                self.double_billed.len()
+            ));
+            for d in self.double_billed.iter().take(20) {
+                out.push(format!("  {}: {}", d.key, d.reason));
+            }
         }
         for f in self.failed.iter().take(20) {
             out.push(format!("failed {:?} {}: {}", f.kind, f.key, f.reason));

@@ -70,6 +70,8 @@ public class KbServerListener extends KillbillPlatformGuiceListener {
         builder.addJerseyResourceClass(KbRequestDataFilter.class.getName());
         builder.addJerseyResourceClass(KbDefaultContentTypeFilter.class.getName());
         builder.addJerseyParam("jersey.config.server.wadl.disableWadl", "true");
+        // As stock: CORS headers on every response, then the tenant filter.
+        builder.addFilter("/*", KbResponseCorsFilter.class);
         if (config.isMultiTenancyEnabled()) {
             builder.addFilter("/*", KbTenantFilter.class);
         }

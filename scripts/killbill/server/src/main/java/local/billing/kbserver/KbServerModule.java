@@ -72,7 +72,8 @@ import com.google.inject.util.Providers;
 
 /**
  * Guice wiring of the billing modules on top of the platform module (DAO, buses, queues, OSGI, metrics).
- * Left out on purpose: push notifications, swagger, CORS, profiling and the JAX-RS read-only DB routing.
+ * Left out on purpose: push notifications, swagger, profiling and the JAX-RS read-only DB routing (the CORS
+ * response filter is mapped by KbServerListener, as stock maps it).
  */
 public class KbServerModule extends KillbillPlatformModule {
 
