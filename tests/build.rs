@@ -1,27 +1,37 @@
-//! Tells the tests which optional prerequisites this build has, so a test whose prerequisite is
-//! absent is reported as ignored with the reason (never as passed):
-//! - `cfg(killbill_real)` when `BILLING_TEST_KILLBILL_URL` names a real Kill Bill;
-//! - `cfg(postgres_unavailable)` when PostgreSQL's binaries are missing and this is not CI.
-//!   Under `CI=true` the PostgreSQL tests run, and fail if PostgreSQL is missing.
+//! Tells the tests which optional prerequisites are present, so a test whose prerequisite is
+//! missing is compiled as `#[ignore]`d (reported as ignored, never as passed), and, with
+//! `CI=true`, the tests that require every prerequisite fail if one is missing.
+//!
+//! - `billing_specs`: the vendors' API descriptions are in `../shared/specs`.
+//! - `killbill_real`: `BILLING_TEST_KILLBILL_URL` names a real Kill Bill server.
+//! - `billing_ci`: `CI=true`.
+//! - `postgres_unavailable`: PostgreSQL's binaries are missing and this is not CI (under
+//!   `CI=true` the PostgreSQL tests run, and fail if PostgreSQL is missing).
 
 use std::path::Path;
 
 fn main() {
-    killbill();
-    postgres();
-}
-
-fn killbill() {
+    println!("cargo::rustc-check-cfg=cfg(billing_specs)");
     println!("cargo::rustc-check-cfg=cfg(killbill_real)");
+    println!("cargo::rustc-check-cfg=cfg(billing_ci)");
     println!("cargo::rerun-if-env-changed=BILLING_TEST_KILLBILL_URL");
+    println!("cargo::rerun-if-env-changed=CI");
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs");
+    println!("cargo::rerun-if-changed={}", specs.display());
+    if specs.is_dir() {
+        println!("cargo::rustc-cfg=billing_specs");
+    }
     if std::env::var_os("BILLING_TEST_KILLBILL_URL").is_some_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=killbill_real");
     }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        println!("cargo::rustc-cfg=billing_ci");
+    }
+    postgres();
 }
 
 fn postgres() {
     println!("cargo::rustc-check-cfg=cfg(postgres_unavailable)");
-    println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-changed=/usr/lib/postgresql");
     let has = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();

@@ -1,6 +1,6 @@
 //! BillaBear's error bodies, parsed leniently, and the statuses it uses its own way.
 //!
-//! The bodies vary by endpoint (see `shared/vendors/billabear.md` §2): validation errors are
+//! The bodies vary by endpoint (as the server's source shows): validation errors are
 //! `400 {"errors": {"<property path>": "<message>"}}` (cancel adds `"success": false`), paging
 //! errors `{"reason": ...}`, a missing payment method `406 {"error": ...}`, a failed charge
 //! `402 {"reason": ...}`, authentication failures `401 []`, and 404s come as `[]`, `{}`,

@@ -2,8 +2,7 @@
 //!
 //! The [BillaBear](https://billabear.com) backend of the billing library: [`BillaBearBackend`]
 //! implements every trait of `billing-core` over BillaBear's REST API (`/api/v1`, `X-API-Key`),
-//! as the server source behaves (`shared/vendors/billabear.md`), not as its published spec
-//! says. Applications normally get it through the `billing` facade with `provider =
+//! as the server's source behaves, not as its published spec says. Applications normally get it through the `billing` facade with `provider =
 //! "billabear"` and a `[billabear]` section ([`BillaBearConfig`]).
 //!
 //! ## Capabilities

@@ -1,5 +1,5 @@
 //! BillaBear's JSON shapes, with the server's field names (checked against its source, not the
-//! published spec: see `shared/vendors/billabear.md` §9). Responses are read leniently: every
+//! published spec, which differs in places). Responses are read leniently: every
 //! field the adapter does not strictly need has a default, and unknown fields are ignored.
 
 use std::collections::BTreeMap;

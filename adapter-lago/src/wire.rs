@@ -1,4 +1,4 @@
-//! Lago's JSON shapes, as `vendors/lago.md` describes them: only the fields this adapter reads
+//! Lago's JSON shapes, as Lago's server source writes them: only the fields this adapter reads
 //! or writes. Every field read is optional or defaulted where Lago may leave it out, so a newer
 //! server with more fields, or an older one with fewer, still decodes.
 

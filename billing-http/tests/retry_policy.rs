@@ -1,51 +1,72 @@
-//! The retry policy against a scripted loopback server: which failures are retried, how long the
+//! The retry policy against a mock server (wiremock; a raw socket where a connection must be
+//! dropped without an answer): which failures are retried, how long the
 //! client waits (read from its tracing output, never from a clock), the time budget, and that a
 //! request that is not idempotent is never resent: not after an answer, not after a timeout, not
 //! after a connection lost without an answer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex, Once};
 
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 use billing_core::{ErrorKind, Operation, VendorDetail};
+use billing_http::StatusCode;
 use billing_http::{
     ApiRequest, Credentials, Endpoint, HttpClient, HttpConfig, Idempotency, Method,
 };
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A canned answer: status and headers.
-type Script = Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>;
-
+/// The server a test talks to, and how many requests it received.
 struct Server {
     base: String,
-    hits: Arc<Mutex<u32>>,
+    hits: Hits,
 }
 
-async fn scripted(answers: Vec<(u16, Vec<(&'static str, String)>)>) -> Server {
-    let script: Script = Arc::new(Mutex::new(answers.into()));
-    let hits = Arc::new(Mutex::new(0));
-    let h = hits.clone();
-    let app = Router::new().fallback(move || {
-        let script = script.clone();
-        let hits = h.clone();
-        async move {
-            *hits.lock().unwrap() += 1;
-            let (status, headers) = script.lock().unwrap().pop_front().unwrap_or((200, vec![]));
-            let mut map = HeaderMap::new();
-            for (k, v) in headers {
-                map.insert(k, v.parse().unwrap());
-            }
-            (StatusCode::from_u16(status).unwrap(), map, "{}").into_response()
+enum Hits {
+    /// A mock server (wiremock) records what it receives.
+    Mock(MockServer),
+    /// A raw socket server counts for itself.
+    Counted(Arc<Mutex<u32>>),
+}
+
+impl Server {
+    async fn hits(&self) -> u32 {
+        match &self.hits {
+            Hits::Mock(m) => u32::try_from(m.received_requests().await.unwrap().len()).unwrap(),
+            Hits::Counted(n) => *n.lock().unwrap(),
         }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { base, hits }
+    }
+
+    fn mock(mock: MockServer) -> Self {
+        Self {
+            base: mock.uri(),
+            hits: Hits::Mock(mock),
+        }
+    }
+}
+
+/// A mock server giving `answers` (status and headers), one per request in order, then 200.
+async fn scripted(answers: Vec<(u16, Vec<(&'static str, String)>)>) -> Server {
+    let mock = MockServer::start().await;
+    for (i, (status, headers)) in answers.into_iter().enumerate() {
+        let mut answer = ResponseTemplate::new(status).set_body_string("{}");
+        for (name, value) in headers {
+            answer = answer.insert_header(name, value.as_str());
+        }
+        Mock::given(any())
+            .respond_with(answer)
+            .up_to_n_times(1)
+            .with_priority(u8::try_from(i + 1).unwrap())
+            .mount(&mock)
+            .await;
+    }
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .with_priority(u8::MAX)
+        .mount(&mock)
+        .await;
+    Server::mock(mock)
 }
 
 #[derive(Debug)]
@@ -157,7 +178,7 @@ async fn transient_statuses_are_retried_and_each_retry_is_traced() {
     let c = client(&s.base, fast());
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(*s.hits.lock().unwrap(), 5);
+    assert_eq!(s.hits().await, 5);
     assert_eq!(logs.text().matches("retrying request").count(), 4);
 }
 
@@ -200,11 +221,7 @@ async fn the_time_budget_stops_retries() {
     let c = client(&s.base, config);
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 503, "the last answer is returned");
-    assert_eq!(
-        *s.hits.lock().unwrap(),
-        1,
-        "a 30 s wait does not fit a 10 s budget"
-    );
+    assert_eq!(s.hits().await, 1, "a 30 s wait does not fit a 10 s budget");
     assert!(logs.text().contains("time budget"));
     let e = c.error(Operation::GetCustomer, &r);
     assert_eq!(e.kind(), ErrorKind::Unavailable);
@@ -217,7 +234,7 @@ async fn requests_that_are_not_idempotent_are_never_resent_after_an_answer() {
     let c = client(&s.base, fast());
     let r = c.send(post(&c)).await.unwrap();
     assert_eq!(r.status, 503);
-    assert_eq!(*s.hits.lock().unwrap(), 1);
+    assert_eq!(s.hits().await, 1);
 
     let r = c
         .send(post(&c).idempotency(Idempotency::Idempotent))
@@ -235,7 +252,7 @@ async fn structured_errors_are_not_retried() {
     let e = c.send_ok(get(&c)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(e.vendor().unwrap().status, Some(404));
-    assert_eq!(*s.hits.lock().unwrap(), 2);
+    assert_eq!(s.hits().await, 2);
 }
 
 #[tokio::test]
@@ -285,51 +302,25 @@ async fn an_http_date_retry_after_is_honoured_and_capped_end_to_end() {
     assert_eq!(waits[1], 2_000, "a date an hour away is capped");
 }
 
-/// A server that reads each request, counts it, and answers 200 after `delay`.
+/// A mock server answering 200 after `delay`.
 async fn slow(delay: std::time::Duration) -> Server {
-    let hits = Arc::new(Mutex::new(0));
-    let h = hits.clone();
-    let app = Router::new().fallback(move || {
-        let hits = h.clone();
-        async move {
-            *hits.lock().unwrap() += 1;
-            tokio::time::sleep(delay).await;
-            "{}"
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { base, hits }
+    let mock = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string("{}")
+                .set_delay(delay),
+        )
+        .mount(&mock)
+        .await;
+    Server::mock(mock)
 }
 
 /// A server that reads each request in full, counts it, and closes the connection without an
-/// answer: the write may have been applied, and nobody can tell.
+/// answer: the write may have been applied, and nobody can tell. (A raw socket: a mock server
+/// always answers.)
 async fn hanging_up() -> Server {
-    use tokio::io::AsyncReadExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(Mutex::new(0));
-    let h = hits.clone();
-    tokio::spawn(async move {
-        loop {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let hits = h.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0_u8; 4096];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                *hits.lock().unwrap() += 1;
-                drop(stream);
-            });
-        }
-    });
-    Server { base, hits }
+    hangs_up_then(None).await
 }
 
 #[tokio::test]
@@ -346,7 +337,7 @@ async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
         billing_http::outcome_unknown(&e),
         "the write may have been applied"
     );
-    assert_eq!(*s.hits.lock().unwrap(), 1, "sent once");
+    assert_eq!(s.hits().await, 1, "sent once");
     assert!(!logs.text().contains("retrying request"), "{}", logs.text());
 
     let e = c
@@ -355,7 +346,7 @@ async fn a_timed_out_write_that_is_not_idempotent_is_not_resent() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(
-        *s.hits.lock().unwrap(),
+        s.hits().await,
         1 + 5,
         "an idempotent write is resent: 1 + max_retries attempts"
     );
@@ -370,12 +361,12 @@ async fn a_lost_answer_to_a_write_that_is_not_idempotent_is_not_resent() {
     let e = c.send(post(&c)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
     assert!(billing_http::outcome_unknown(&e));
-    assert_eq!(*s.hits.lock().unwrap(), 1, "sent once");
+    assert_eq!(s.hits().await, 1, "sent once");
     assert!(!logs.text().contains("retrying request"), "{}", logs.text());
 
     let e = c.send(get(&c)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable);
-    assert_eq!(*s.hits.lock().unwrap(), 1 + 5, "a read is resent");
+    assert_eq!(s.hits().await, 1 + 5, "a read is resent");
     assert_eq!(logs.text().matches("retrying request").count(), 4);
 }
 
@@ -394,7 +385,7 @@ async fn the_time_budget_ends_a_series_of_retries() {
     let r = c.send(get(&c)).await.unwrap();
     assert_eq!(r.status, 503, "the last answer is returned");
     // Attempts at about 0 s, 1 s and 2 s; a third wait of 1 s would end past 2.5 s.
-    assert_eq!(*s.hits.lock().unwrap(), 3);
+    assert_eq!(s.hits().await, 3);
     let text = logs.text();
     assert_eq!(text.matches("retrying request").count(), 2, "{text}");
     assert_eq!(text.matches("time budget").count(), 1, "{text}");
@@ -402,28 +393,26 @@ async fn the_time_budget_ends_a_series_of_retries() {
 
 #[tokio::test]
 async fn an_oversized_answer_is_not_fetched_again() {
-    let hits = Arc::new(Mutex::new(0));
-    let h = hits.clone();
-    let app = Router::new().fallback(move || {
-        let hits = h.clone();
-        async move {
-            *hits.lock().unwrap() += 1;
-            vec![b' '; billing_http::MAX_BODY_BYTES + 1]
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let c = client(&base, fast());
+    let mock = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![
+            b' ';
+            billing_http::MAX_BODY_BYTES
+                + 1
+        ]))
+        .mount(&mock)
+        .await;
+    let s = Server::mock(mock);
+    let c = client(&s.base, fast());
     let e = c.send(get(&c)).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(!e.is_temporary(), "the same answer would come again");
-    assert_eq!(*hits.lock().unwrap(), 1, "not fetched again");
+    assert_eq!(s.hits().await, 1, "not fetched again");
 }
 
-/// A server that hangs up on the first request (after reading it) and answers `status` to
-/// every later one.
-async fn hangs_up_then(status: u16) -> Server {
+/// A server that counts each request, hangs up on the first one (after reading it), and
+/// answers `status` to every later one (hangs up on them too without a status).
+async fn hangs_up_then(status: Option<u16>) -> Server {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -448,9 +437,9 @@ async fn hangs_up_then(status: u16) -> Server {
                         *hits += 1;
                         *hits
                     };
-                    if n == 1 {
+                    let Some(status) = status.filter(|_| n > 1) else {
                         return;
-                    }
+                    };
                     let answer = format!("HTTP/1.1 {status} Nope\r\ncontent-length: 2\r\n\r\n{{}}");
                     if stream.write_all(answer.as_bytes()).await.is_err() {
                         return;
@@ -459,20 +448,23 @@ async fn hangs_up_then(status: u16) -> Server {
             });
         }
     });
-    Server { base, hits }
+    Server {
+        base,
+        hits: Hits::Counted(hits),
+    }
 }
 
 #[tokio::test]
 async fn retries_that_run_out_after_a_lost_answer_report_the_lost_answer() {
     // The first attempt may have been applied; the later ones were refused (503): the call's
     // outcome is unknown, not "refused".
-    let s = hangs_up_then(503).await;
+    let s = hangs_up_then(Some(503)).await;
     let c = client(&s.base, fast().with_max_retries(2));
     let e = c
         .send(post(&c).idempotency(Idempotency::Idempotent))
         .await
         .unwrap_err();
-    assert_eq!(*s.hits.lock().unwrap(), 3, "1 + max_retries attempts");
+    assert_eq!(s.hits().await, 3, "1 + max_retries attempts");
     assert!(billing_http::outcome_unknown(&e), "{e}");
 
     // Refused every time: the outcome is known, the last answer is returned.

@@ -319,10 +319,9 @@ async fn a_run_killed_mid_page_resumes_without_loss_or_duplicates() {
                 .on_progress(move |p| {
                     if matches!(p, billing::migrate::Progress::Customer { .. })
                         && done.fetch_add(1, Ordering::SeqCst) + 1 == 17
+                        && let Some(h) = handle.get()
                     {
-                        if let Some(h) = handle.get() {
-                            h.abort();
-                        }
+                        h.abort();
                     }
                 })
                 .run()

@@ -205,25 +205,6 @@ impl Ctx {
     }
 }
 
-/// What a suite's context builder may yield: a context, or `None` when the backend is not
-/// available (an opt-in tier whose server is not configured), in which case the case returns.
-pub trait MaybeCtx {
-    /// The context, if there is one.
-    fn into_ctx(self) -> Option<Ctx>;
-}
-
-impl MaybeCtx for Ctx {
-    fn into_ctx(self) -> Option<Ctx> {
-        Some(self)
-    }
-}
-
-impl MaybeCtx for Option<Ctx> {
-    fn into_ctx(self) -> Option<Ctx> {
-        self
-    }
-}
-
 fn email_safe(key: &str) -> String {
     key.chars()
         .map(|c| {

@@ -258,7 +258,7 @@ pub fn perturb(body: &[u8], seed: u64) -> Bytes {
         }
         Err(_) => body.to_vec(),
     };
-    let cut = if (seed >> 20) % 4 == 0 {
+    let cut = if (seed >> 20).is_multiple_of(4) {
         usize::try_from(seed >> 22).unwrap_or(0) % (text.len() + 1)
     } else {
         text.len()

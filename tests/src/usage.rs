@@ -15,6 +15,16 @@ async fn current_period_refused(ctx: &Ctx, sub: &billing::SubscriptionKey) {
     .await;
 }
 
+/// Records `events`, each of which must be recorded.
+async fn record_all(ctx: &Ctx, events: &[UsageEvent]) {
+    let outcomes = ctx.backend().record_usage(events).await;
+    assert!(
+        outcomes.iter().all(EventOutcome::is_recorded),
+        "{:?}",
+        kinds(&outcomes)
+    );
+}
+
 fn kinds(outcomes: &[EventOutcome]) -> Vec<String> {
     outcomes
         .iter()
@@ -140,12 +150,7 @@ pub fn decimal_sums_are_exact(ctx: &Ctx) -> BoxFuture<'_, ()> {
             ctx.event("x1", &s.key, ctx.api_calls(), "0.1"),
             ctx.event("x2", &s.key, ctx.api_calls(), "0.2"),
         ];
-        let outcomes = ctx.backend().record_usage(&events).await;
-        assert!(
-            outcomes.iter().all(EventOutcome::is_recorded),
-            "{:?}",
-            kinds(&outcomes)
-        );
+        record_all(ctx, &events).await;
         if !ctx.caps().usage_current_period {
             current_period_refused(ctx, &s.key).await;
             return;
@@ -210,12 +215,7 @@ pub fn range_query(ctx: &Ctx) -> BoxFuture<'_, ()> {
             at("r-mid", "2.5", from + Duration::seconds(30)),
             at("r-end", "1000", to),
         ];
-        let outcomes = ctx.backend().record_usage(&events).await;
-        assert!(
-            outcomes.iter().all(EventOutcome::is_recorded),
-            "{:?}",
-            kinds(&outcomes)
-        );
+        record_all(ctx, &events).await;
         let q = UsageQuery::range(s.key.clone(), from, to).metric(ctx.api_calls());
         let u = ctx
             .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("3.5"))
@@ -326,12 +326,7 @@ pub fn per_subscription(ctx: &Ctx) -> BoxFuture<'_, ()> {
             ctx.event("ps-a", &a.key, ctx.api_calls(), "2"),
             ctx.event("ps-b", &b.key, ctx.api_calls(), "5"),
         ];
-        let outcomes = ctx.backend().record_usage(&events).await;
-        assert!(
-            outcomes.iter().all(EventOutcome::is_recorded),
-            "{:?}",
-            kinds(&outcomes)
-        );
+        record_all(ctx, &events).await;
         if !ctx.caps().usage_current_period {
             current_period_refused(ctx, &a.key).await;
             return;

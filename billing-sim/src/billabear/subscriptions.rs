@@ -200,10 +200,8 @@ fn start_checked(state: &mut State, ctx: &Ctx, customer_id: &str) -> Step<Respon
         .customers
         .get(customer_id)
         .is_some_and(|c| c.billing_type == "card");
-    if charged {
-        if let Some(reason) = state.fail_next_charge.take() {
-            return Ok(errors::reason(402, &reason));
-        }
+    if charged && let Some(reason) = state.fail_next_charge.take() {
+        return Ok(errors::reason(402, &reason));
     }
     let now = state.now();
     let sub = Subscription {

@@ -88,10 +88,10 @@ pub(crate) fn has_type(value: &Value, types: &[&str]) -> bool {
 
 /// Runs `Assert\Type` on an optional value, recording the message at `path`.
 pub(crate) fn check_type(v: &mut Violations, path: &str, value: Option<&Value>, types: &[&str]) {
-    if let Some(value) = value {
-        if !has_type(value, types) {
-            v.add(path, msg::type_of(&types.join("|")));
-        }
+    if let Some(value) = value
+        && !has_type(value, types)
+    {
+        v.add(path, msg::type_of(&types.join("|")));
     }
 }
 
@@ -102,10 +102,10 @@ pub(crate) fn check_choice(
     value: Option<&Value>,
     choices: &[&str],
 ) {
-    if let Some(value) = value {
-        if !value.as_str().is_some_and(|s| choices.contains(&s)) {
-            v.add(path, msg::CHOICE);
-        }
+    if let Some(value) = value
+        && !value.as_str().is_some_and(|s| choices.contains(&s))
+    {
+        v.add(path, msg::CHOICE);
     }
 }
 

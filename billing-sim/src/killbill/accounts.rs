@@ -37,12 +37,12 @@ fn mapping_error(message: String) -> KbError {
 
 /// Jackson's binding of the typed AccountJson fields (`Currency` enum, Joda `DateTime`).
 fn check_binding(input: &AccountIn) -> KbResult<Option<DateTime<Utc>>> {
-    if let Some(c) = &input.currency {
-        if !CURRENCIES.split(' ').any(|x| x == c) {
-            return Err(mapping_error(format!(
-                "Cannot deserialize value of type `org.killbill.billing.catalog.api.Currency` from String \"{c}\": not one of the values accepted for Enum class"
-            )));
-        }
+    if let Some(c) = &input.currency
+        && !CURRENCIES.split(' ').any(|x| x == c)
+    {
+        return Err(mapping_error(format!(
+            "Cannot deserialize value of type `org.killbill.billing.catalog.api.Currency` from String \"{c}\": not one of the values accepted for Enum class"
+        )));
     }
     match &input.reference_time {
         None => Ok(None),
@@ -300,13 +300,13 @@ fn check_immutables(
             d.external_key
         )));
     }
-    if let Some(cur) = &d.currency {
-        if differs(input.currency.as_deref(), cur) {
-            return Err(KbError::illegal_argument(format!(
-                "Killbill doesn't support updating the account currency yet: new={}, current={cur}",
-                input.currency.as_deref().unwrap_or("null")
-            )));
-        }
+    if let Some(cur) = &d.currency
+        && differs(input.currency.as_deref(), cur)
+    {
+        return Err(KbError::illegal_argument(format!(
+            "Killbill doesn't support updating the account currency yet: new={}, current={cur}",
+            input.currency.as_deref().unwrap_or("null")
+        )));
     }
     let new_bcd = input.bill_cycle_day_local.filter(|b| *b != 0);
     if d.bill_cycle_day_local != 0
@@ -326,14 +326,14 @@ fn check_immutables(
             d.time_zone
         )));
     }
-    if let Some(rt) = reference_time {
-        if rt.date_naive() != current.reference_time.date_naive() {
-            return Err(KbError::illegal_argument(format!(
-                "Killbill doesn't support updating the account referenceTime yet: new={}, current={}",
-                fmt_datetime(rt),
-                fmt_datetime(current.reference_time)
-            )));
-        }
+    if let Some(rt) = reference_time
+        && rt.date_naive() != current.reference_time.date_naive()
+    {
+        return Err(KbError::illegal_argument(format!(
+            "Killbill doesn't support updating the account referenceTime yet: new={}, current={}",
+            fmt_datetime(rt),
+            fmt_datetime(current.reference_time)
+        )));
     }
     Ok(())
 }
@@ -347,10 +347,10 @@ fn merge(data: &mut AccountData, input: AccountIn, reset: bool) {
     if data.currency.is_none() {
         data.currency = input.currency;
     }
-    if data.bill_cycle_day_local == 0 {
-        if let Some(b) = input.bill_cycle_day_local.filter(|b| *b != 0) {
-            data.bill_cycle_day_local = b;
-        }
+    if data.bill_cycle_day_local == 0
+        && let Some(b) = input.bill_cycle_day_local.filter(|b| *b != 0)
+    {
+        data.bill_cycle_day_local = b;
     }
     pick(&mut data.name, input.name, reset);
     pick(&mut data.first_name_length, input.first_name_length, reset);

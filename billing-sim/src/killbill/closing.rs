@@ -60,19 +60,19 @@ pub(crate) async fn close(
             }
         }
     }
-    if let Some(account) = db.account_mut(tenant.id, id) {
-        if !account.is_closed() {
-            account.blocking.push(BlockingState {
-                blocked_id: id,
-                state_name: "CLOSE_ACCOUNT".to_owned(),
-                service: "account-service".to_owned(),
-                block_change: true,
-                block_entitlement: false,
-                block_billing: false,
-                effective: now,
-                kind: "ACCOUNT",
-            });
-        }
+    if let Some(account) = db.account_mut(tenant.id, id)
+        && !account.is_closed()
+    {
+        account.blocking.push(BlockingState {
+            blocked_id: id,
+            state_name: "CLOSE_ACCOUNT".to_owned(),
+            service: "account-service".to_owned(),
+            block_change: true,
+            block_entitlement: false,
+            block_billing: false,
+            effective: now,
+            kind: "ACCOUNT",
+        });
     }
     Ok(no_content())
 }

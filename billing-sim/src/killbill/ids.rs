@@ -25,10 +25,10 @@ pub(crate) fn matches_id_pattern(s: &str) -> bool {
 
 /// Java's `UUID.fromString`, for segments that matched the pattern.
 fn java_uuid(s: &str) -> Option<Uuid> {
-    if let Ok(u) = Uuid::try_parse(s) {
-        if s.len() == 36 {
-            return Some(u);
-        }
+    if let Ok(u) = Uuid::try_parse(s)
+        && s.len() == 36
+    {
+        return Some(u);
     }
     let widths = [8usize, 4, 4, 4, 12];
     let mut hex = String::with_capacity(32);

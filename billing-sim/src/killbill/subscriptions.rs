@@ -58,17 +58,17 @@ pub(crate) fn check_enums(input: &SubscriptionIn) -> KbResult<()> {
         (&input.phase_type, &PHASE_TYPES, "PhaseType"),
     ];
     for (value, allowed, type_name) in checks {
-        if let Some(v) = value {
-            if !allowed.contains(&v.as_str()) {
-                return Err(KbError::json(
-                    StatusCode::BAD_REQUEST,
-                    JSON_MAPPING,
-                    None,
-                    format!(
-                        "Cannot deserialize value of type `org.killbill.billing.catalog.api.{type_name}` from String \"{v}\": not one of the values accepted for Enum class"
-                    ),
-                ));
-            }
+        if let Some(v) = value
+            && !allowed.contains(&v.as_str())
+        {
+            return Err(KbError::json(
+                StatusCode::BAD_REQUEST,
+                JSON_MAPPING,
+                None,
+                format!(
+                    "Cannot deserialize value of type `org.killbill.billing.catalog.api.{type_name}` from String \"{v}\": not one of the values accepted for Enum class"
+                ),
+            ));
         }
     }
     Ok(())

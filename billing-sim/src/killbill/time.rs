@@ -263,10 +263,11 @@ impl Periods {
         let time = self.time_of_day;
         let m = month_index(t);
         for index in m..m + 3 {
-            if let Some(c) = cycle_date(index, self.bcd, time) {
-                if c > t && self.is_boundary(c) {
-                    return c;
-                }
+            if let Some(c) = cycle_date(index, self.bcd, time)
+                && c > t
+                && self.is_boundary(c)
+            {
+                return c;
             }
         }
         // Unreachable for real dates; fall back to a plain month.
@@ -282,10 +283,11 @@ impl Periods {
         let time = self.time_of_day;
         let m = month_index(t);
         for index in [m, m - 1] {
-            if let Some(c) = cycle_date(index, self.bcd, time) {
-                if c <= t && self.is_boundary(c) {
-                    return c;
-                }
+            if let Some(c) = cycle_date(index, self.bcd, time)
+                && c <= t
+                && self.is_boundary(c)
+            {
+                return c;
             }
         }
         self.start

@@ -167,10 +167,10 @@ pub(crate) async fn record(
     let sub = db
         .subscription(tenant.id, subscription_id)
         .ok_or_else(|| KbError::object_does_not_exist(subscription_id, "SUBSCRIPTION"))?;
-    if let Some(end) = sub.cancellation.as_ref().map(|c| c.entitlement_end) {
-        if rows.iter().any(|r| r.record_date > end) {
-            return Err(KbError::bare_bad_request());
-        }
+    if let Some(end) = sub.cancellation.as_ref().map(|c| c.entitlement_end)
+        && rows.iter().any(|r| r.record_date > end)
+    {
+        return Err(KbError::bare_bad_request());
     }
     let tracking_id = match tracking_id.filter(|t| !t.is_empty()) {
         None => Uuid::new_v4().to_string(),

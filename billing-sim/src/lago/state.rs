@@ -413,11 +413,11 @@ impl State {
                     s.started_at = Some(s.subscription_at);
                 }
                 Transition::StartNext => {
-                    if let Some(prev) = self.subscriptions[idx].previous {
-                        if let Some(p) = self.subscriptions.get_mut(prev) {
-                            p.status = Status::Terminated;
-                            p.terminated_at = Some(at);
-                        }
+                    if let Some(prev) = self.subscriptions[idx].previous
+                        && let Some(p) = self.subscriptions.get_mut(prev)
+                    {
+                        p.status = Status::Terminated;
+                        p.terminated_at = Some(at);
                     }
                     let s = &mut self.subscriptions[idx];
                     s.status = Status::Active;
