@@ -6,8 +6,9 @@
 
 #[test]
 fn the_vendors_api_descriptions_are_present() {
+    let present = cfg!(billing_specs);
     assert!(
-        cfg!(billing_specs),
+        present,
         "CI=true but ../shared/specs is missing: the spec checks would be ignored"
     );
 }
