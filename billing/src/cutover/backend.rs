@@ -16,7 +16,7 @@ use billing_core::{
 };
 
 use super::capabilities::intersect;
-use super::plan::{CutoverPlan, Side};
+use super::plan::CutoverPlan;
 use super::usage;
 
 /// The name a cutover backend reports.
@@ -156,7 +156,7 @@ impl Cutover {
         match write(self.source.clone()).await {
             Ok(_) => Ok(applied),
             Err(e) if settled(&e) => Ok(applied),
-            Err(e) => Err(one_side_failed(op, Side::Source, e)),
+            Err(e) => Err(source_failed(op, e)),
         }
     }
 
@@ -166,17 +166,14 @@ impl Cutover {
     }
 }
 
-/// The error of a write the target applied and the source refused.
-fn one_side_failed(op: Operation, failed: Side, e: Error) -> Error {
-    let (failed_name, other) = match failed {
-        Side::Source => ("source", "target"),
-        Side::Target => ("target", "source"),
-    };
+/// The error of a write the target applied and the source refused: the source's kind,
+/// temporariness and vendor detail, and a message saying the target holds the change.
+fn source_failed(op: Operation, e: Error) -> Error {
     let mut out = Error::new(
         e.kind(),
         format!(
-            "{} was applied to the {other} vendor, but the {failed_name} vendor failed \
-             (retry it there, or undo it): {e}",
+            "{} was applied to the target vendor, but the source vendor failed (retry it \
+             there, or undo it in the target): {e}",
             op.as_str()
         ),
     )
