@@ -110,6 +110,18 @@ impl VendorErrors for KillBillErrors {
                 return ErrorKind::InvalidInput;
             }
         }
+        // Two creates of one key at once both pass the server's own check and meet the
+        // database's unique index: the loser is a 500 whose message names the index (H2, MySQL
+        // and PostgreSQL all call them `accounts_external_key` and
+        // `subscriptions_external_key`).
+        if status == StatusCode::INTERNAL_SERVER_ERROR
+            && detail
+                .message
+                .as_deref()
+                .is_some_and(names_an_external_key_index)
+        {
+            return ErrorKind::AlreadyExists;
+        }
         // Every id this adapter puts in a path came from the server, so a 404 that is not a
         // Kill Bill JSON error means the URL reaches no resource: a wrong base_url.
         if status == StatusCode::NOT_FOUND && detail.code.is_none() {
@@ -117,6 +129,12 @@ impl VendorErrors for KillBillErrors {
         }
         kind_for_status(status)
     }
+}
+
+/// Whether a database error names the unique index of account or subscription external keys.
+fn names_an_external_key_index(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("accounts_external_key") || m.contains("subscriptions_external_key")
 }
 
 /// The numeric Kill Bill code of a detail, if it has one.
@@ -185,6 +203,19 @@ mod tests {
     }
 
     const TOMCAT_401: &str = r#"<!doctype html><html lang="en"><head><title>HTTP Status 401 – Unauthorized</title></head><body><h1>HTTP Status 401 – Unauthorized</h1><hr class="line" /><p><b>Type</b> Status Report</p><p><b>Message</b> Make sure to set the X-Killbill-ApiKey and X-Killbill-ApiSecret headers</p><p><b>Description</b> The request has not been applied.</p></body></html>"#;
+
+    #[test]
+    fn a_create_that_lost_a_race_at_the_unique_index_already_exists() {
+        for index in ["ACCOUNTS_EXTERNAL_KEY", "SUBSCRIPTIONS_EXTERNAL_KEY"] {
+            // As the real server answered two concurrent creates of one key (H2).
+            let body = format!(
+                r#"{{"className":"java.lang.RuntimeException","code":null,"message":"org.h2.jdbc.JdbcSQLIntegrityConstraintViolationException: Unique index or primary key violation: \"PUBLIC.{index} ON PUBLIC.X(EXTERNAL_KEY)\"","causeClassName":null,"causeMessage":null,"stackTrace":[]}}"#
+            );
+            assert_eq!(parse(500, &body).1, ErrorKind::AlreadyExists, "{index}");
+        }
+        let other = r#"{"className":"java.lang.RuntimeException","code":null,"message":"boom","stackTrace":[]}"#;
+        assert_eq!(parse(500, other).1, ErrorKind::Unavailable);
+    }
 
     #[test]
     fn billing_exceptions_map_by_code() {

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use billing_core::chrono::{DateTime, Datelike, Utc};
 use billing_core::{
-    CancelAt, ChangeAt, CustomerKey, Error, NewSubscription, Operation, Page, PageRequest,
-    PlanCode, Result, Start, Subscription, SubscriptionKey, SubscriptionStatus, SubscriptionStore,
+    CancelAt, ChangeAt, CustomerKey, Error, ErrorKind, NewSubscription, Operation, Page,
+    PageRequest, PlanCode, Result, Start, Subscription, SubscriptionKey, SubscriptionStatus,
+    SubscriptionStore,
 };
 use billing_http::{ApiRequest, Method};
 use serde::Deserialize;
@@ -14,18 +15,6 @@ use crate::convert;
 use crate::error::{SUB_CANCEL_BAD_STATE, code_of_error};
 use crate::pager::OffsetPage;
 use crate::wire;
-
-/// Whether a failed create hit the subscriptions' unique external-key index: the server lets
-/// the database error through as a 500 whose message names the index (H2, MySQL and PostgreSQL
-/// all name it `subscriptions_external_key`).
-fn is_duplicate_key(e: &Error) -> bool {
-    e.vendor()
-        .and_then(|v| v.message.as_deref())
-        .is_some_and(|m| {
-            m.to_ascii_lowercase()
-                .contains("subscriptions_external_key")
-        })
-}
 
 /// A cancel answered 500 with code 1031 (SUB_CANCEL_BAD_STATE) hit a subscription that is
 /// already cancelled: cancelling twice is a success.
@@ -148,7 +137,9 @@ impl KillBill {
             .with_account_id(op, &new.customer, post)
             .await
             .map_err(|e| {
-                if is_duplicate_key(&e) {
+                // A create racing another one of the same key (the error parser reads the
+                // database's unique index off the 500).
+                if e.kind() == ErrorKind::AlreadyExists {
                     Error::already_exists(format!("subscription `{}` already exists", new.key))
                         .with_vendor(e.vendor().cloned().unwrap_or_default())
                 } else {
