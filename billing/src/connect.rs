@@ -113,7 +113,7 @@ fn missing_section(provider: Provider) -> Error {
         .map_or(&[][..], |(_, s)| *s);
     let env: Vec<String> = settings
         .iter()
-        .map(|s| format!("{}{}_{}", crate::ENV_PREFIX, section, s).to_ascii_uppercase())
+        .map(|s| crate::config::env_name(&format!("{section}.{s}")))
         .collect();
     let first = settings.first().copied().unwrap_or("base_url");
     Error::config(

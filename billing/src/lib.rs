@@ -48,6 +48,7 @@ mod config;
 mod connect;
 pub mod cutover;
 mod durable;
+mod env_vars;
 pub mod layers;
 pub mod migrate;
 pub mod outbox;
