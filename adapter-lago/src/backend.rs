@@ -144,7 +144,7 @@ impl Lago {
     /// If the server ignores the filter (an older Lago returns every customer), falls back to
     /// `GET /customers/{key}`.
     async fn find_customer(&self, key: &CustomerKey, op: Operation) -> Result<Option<Customer>> {
-        let list: wire::CustomerList = pager::fetch(
+        let list: wire::CustomerList = pager::fetch_collection(
             &self.client,
             op,
             self.url(&["customers"])?,
@@ -190,7 +190,7 @@ impl Lago {
             per_page: MAX_PER_PAGE,
         };
         loop {
-            let list: wire::SubscriptionList = pager::fetch(
+            let list: wire::SubscriptionList = pager::fetch_collection(
                 &self.client,
                 op,
                 self.url(&["subscriptions"])?,
@@ -275,7 +275,7 @@ impl Lago {
             per_page: MAX_PER_PAGE,
         };
         loop {
-            let list: wire::BillableMetricList = pager::fetch(
+            let list: wire::BillableMetricList = pager::fetch_collection(
                 &self.client,
                 op,
                 self.url(&["billable_metrics"])?,
@@ -295,6 +295,7 @@ impl Lago {
     }
 }
 
+#[async_trait::async_trait]
 impl BillingBackend for Lago {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(BACKEND, Some(self.client.endpoint().as_str().to_owned()))
@@ -302,5 +303,14 @@ impl BillingBackend for Lago {
 
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    /// `GET /customers?page=1&per_page=1`: authenticated, and routed whenever the base URL is
+    /// Lago's API base.
+    async fn check(&self) -> Result<()> {
+        let request = ApiRequest::new(Operation::Check, Method::GET, self.url(&["customers"])?)
+            .query("page", "1")
+            .query("per_page", "1");
+        self.client.check(request).await
     }
 }

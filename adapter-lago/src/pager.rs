@@ -265,7 +265,39 @@ pub async fn fetch<T: DeserializeOwned>(
     filters: &[(&str, String)],
     position: Position,
 ) -> Result<T> {
-    let mut request = ApiRequest::new(operation, Method::GET, url);
+    fetch_request(
+        client,
+        ApiRequest::new(operation, Method::GET, url),
+        filters,
+        position,
+    )
+    .await
+}
+
+/// [`fetch`] for a top-level collection (`/customers`, `/subscriptions`, `/billable_metrics`),
+/// which Lago always routes: a 404 there, whatever its body, means `lago.base_url` is wrong
+/// (Lago's router answers a path it does not know with the same `resource_not_found` as a
+/// missing record).
+///
+/// # Errors
+/// As [`fetch`]; a `Config` error naming `lago.base_url` for a 404.
+pub async fn fetch_collection<T: DeserializeOwned>(
+    client: &HttpClient,
+    operation: Operation,
+    url: Url,
+    filters: &[(&str, String)],
+    position: Position,
+) -> Result<T> {
+    let request = ApiRequest::new(operation, Method::GET, url).route_always_exists();
+    fetch_request(client, request, filters, position).await
+}
+
+async fn fetch_request<T: DeserializeOwned>(
+    client: &HttpClient,
+    mut request: ApiRequest,
+    filters: &[(&str, String)],
+    position: Position,
+) -> Result<T> {
     for (name, value) in filters {
         request = request.query(*name, value.clone());
     }

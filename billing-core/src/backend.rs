@@ -228,6 +228,7 @@ impl BackendInfo {
 }
 
 /// A complete billing backend: chosen at start-up, used as `Arc<dyn BillingBackend>`.
+#[async_trait]
 pub trait BillingBackend:
     CustomerStore + SubscriptionStore + UsageRecorder + UsageReader + Send + Sync + Debug
 {
@@ -236,4 +237,27 @@ pub trait BillingBackend:
 
     /// What it supports.
     fn capabilities(&self) -> &Capabilities;
+
+    /// Checks that the configuration reaches the vendor and that the vendor accepts the
+    /// credentials, with the cheapest authenticated request it has. Building a backend sends
+    /// nothing, so a wrong key or URL would otherwise show only at the first call; call this
+    /// once at start-up (or build with `billing::connect_checked`).
+    ///
+    /// # Behavior
+    /// - `Ok(())` when the vendor answered the request (HTTP backends: one or two reads of a
+    ///   route that always exists, such as the first page of one customer or the catalog).
+    /// - `Config` naming the base URL setting (`lago.base_url`) when the URL reaches no API
+    ///   route (a 404, whatever its body), with the vendor's rule for it.
+    /// - `Unauthenticated` naming the settings to fix: `lago.api_key`, `billabear.api_key`,
+    ///   Kill Bill's `killbill.username` and `killbill.password` (basic auth), or the tenant's
+    ///   `killbill.api_key` (unknown) or `killbill.api_secret` (does not match).
+    /// - `Unavailable` or `Timeout` naming the base URL setting when the server cannot be
+    ///   reached, after the retries `[http]` allows.
+    /// - Nothing is written. The default, for backends without a server of their own, reads the
+    ///   first page of one customer.
+    async fn check(&self) -> Result<()> {
+        self.list_customers(&PageRequest::first(1))
+            .await
+            .map(|_| ())
+    }
 }

@@ -153,6 +153,8 @@ pub enum Operation {
     Usage,
     /// Building a backend from configuration.
     Connect,
+    /// [`crate::BillingBackend::check`]: the start-up check of the configuration.
+    Check,
 }
 
 impl Operation {
@@ -172,6 +174,7 @@ impl Operation {
             Operation::RecordUsage => "record_usage",
             Operation::Usage => "usage",
             Operation::Connect => "connect",
+            Operation::Check => "check",
         }
     }
 }

@@ -148,12 +148,16 @@ macro_rules! delegate_backend {
             }
         }
 
+        #[$crate::raw::async_trait]
         impl $crate::BillingBackend for $ty {
             fn info(&self) -> $crate::BackendInfo {
                 $crate::BillingBackend::info(&self.$field)
             }
             fn capabilities(&self) -> &$crate::Capabilities {
                 $crate::BillingBackend::capabilities(&self.$field)
+            }
+            async fn check(&self) -> $crate::Result<()> {
+                $crate::BillingBackend::check(&self.$field).await
             }
         }
     };

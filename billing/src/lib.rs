@@ -22,7 +22,8 @@
 //!
 //! # What is here
 //! - **Start-up:** [`BillingConfig`] (from TOML, the environment, or typed constructors),
-//!   [`connect`], [`HttpConfig`].
+//!   [`connect`], [`connect_checked`] (connect, then [`BillingBackend::check`]: one cheap
+//!   authenticated request, whose error names the setting to fix), [`HttpConfig`].
 //! - **The traits** a backend implements, [`BillingBackend`] as a whole (bring them into scope
 //!   with [`prelude`]), and [`BillingExt`] (streams over every page, get-or-create, one event,
 //!   layering).
@@ -54,7 +55,7 @@ pub mod migrate;
 pub mod outbox;
 
 pub use config::{BillingConfig, ENV_PREFIX, Provider};
-pub use connect::{connect, is_compiled_in};
+pub use connect::{connect, connect_checked, is_compiled_in};
 
 // The traits.
 pub use billing_core::{

@@ -164,7 +164,7 @@ impl CustomerStore for Lago {
     async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
         let op = Operation::ListCustomers;
         let cursor = CustomerCursor::from_request(page)?;
-        let list: wire::CustomerList = pager::fetch(
+        let list: wire::CustomerList = pager::fetch_collection(
             &self.client,
             op,
             self.url(&["customers"])?,

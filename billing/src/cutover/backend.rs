@@ -349,7 +349,15 @@ impl UsageReader for Cutover {
     }
 }
 
+#[async_trait]
 impl BillingBackend for Cutover {
+    /// Both vendors are checked (the source, then the target): calls go to both during a
+    /// cutover. An error names the side's own setting.
+    async fn check(&self) -> Result<()> {
+        self.source.check().await?;
+        self.target.check().await
+    }
+
     fn info(&self) -> BackendInfo {
         let describe = |b: &dyn BillingBackend| {
             let i = b.info();
