@@ -187,6 +187,7 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             "errors_name_backend_and_operation",
             errors::errors_name_backend_and_operation,
         ),
+        ("errors_name_the_key", errors::errors_name_the_key),
     ]
 }
 
@@ -281,6 +282,7 @@ macro_rules! conformance_suite {
         #[case::errors_name_backend_and_operation(
             $crate::errors::errors_name_backend_and_operation
         )]
+        #[case::errors_name_the_key($crate::errors::errors_name_the_key)]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn conformance(#[case] scenario: $crate::Scenario) {
             let Some(ctx) = $crate::MaybeCtx::into_ctx($make.await) else {

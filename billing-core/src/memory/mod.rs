@@ -488,11 +488,11 @@ impl SubscriptionStore for Memory {
             return Err(Error::not_found(format!("no customer `{}`", new.customer)));
         }
         let plan = self.plan(&new.plan)?;
-        if state.subscription(&new.key).is_some() {
-            return Err(Error::already_exists(format!(
-                "subscription `{}` already exists",
-                new.key
-            )));
+        if let Some(existing) = state.subscription(&new.key) {
+            return Err(crate::raw::subscription_exists(
+                &new.key,
+                Some(&existing.customer),
+            ));
         }
         let started_at = start.at().map_or(now, |t| t.trunc_subsecs(3));
         let status = match start {
