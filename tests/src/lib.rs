@@ -108,6 +108,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             "subscription_list_unknown_customer_not_found",
             subscriptions::list_unknown_customer_not_found,
         ),
+        (
+            "subscription_ensure_is_get_or_create",
+            subscriptions::ensure_is_get_or_create,
+        ),
         ("subscription_cancel_now", subscriptions::cancel_now),
         (
             "subscription_cancel_at_period_end",
@@ -237,6 +241,9 @@ macro_rules! conformance_suite {
         #[case::subscription_list_for_customer($crate::subscriptions::list_for_customer)]
         #[case::subscription_list_unknown_customer_not_found(
             $crate::subscriptions::list_unknown_customer_not_found
+        )]
+        #[case::subscription_ensure_is_get_or_create(
+            $crate::subscriptions::ensure_is_get_or_create
         )]
         #[case::subscription_cancel_now($crate::subscriptions::cancel_now)]
         #[case::subscription_cancel_at_period_end($crate::subscriptions::cancel_at_period_end)]
