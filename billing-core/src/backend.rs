@@ -207,6 +207,12 @@ pub trait UsageReader: Send + Sync {
     /// - `InvalidInput` before any request if a range does not end after it starts.
     /// - `Unsupported` before any request if the period's capability (`usage_current_period`,
     ///   `usage_range`) is false.
+    /// - `Conflict` when the subscription's state keeps the backend from reporting its own
+    ///   usage: without `Capabilities::usage_per_subscription`, another running subscription
+    ///   of the customer meters a metric the query covers (the vendor's figure would count
+    ///   both, or neither exactly); on a vendor that reports only running subscriptions
+    ///   (BillaBear), an ended one. Unlike `Unsupported`, it depends on the data, so it may
+    ///   come after requests; the same query succeeds once the state changes.
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary>;
 }
 

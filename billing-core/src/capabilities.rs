@@ -122,9 +122,11 @@ pub struct Capabilities {
     pub usage_current_period: bool,
     /// `usage` with `UsagePeriod::Range`.
     pub usage_range: bool,
-    /// Usage summaries count only the queried subscription's events. When false, the backend
-    /// answers only when no other subscription of the same customer meters the same metric, and
-    /// returns `Unsupported` otherwise.
+    /// Usage summaries count only the queried subscription's events. When false, the vendor
+    /// counts usage per customer and metric: `usage` answers while no other running
+    /// subscription of the customer meters a metric the query covers, and is a `Conflict`
+    /// otherwise (decided from the data, so after the request that reads it where the data is
+    /// the vendor's), never a figure that mixes two subscriptions.
     pub usage_per_subscription: bool,
     /// How long recorded usage may take to show up in `usage`; zero for read-your-writes.
     pub usage_read_lag: Duration,

@@ -269,7 +269,7 @@ impl Memory {
 
     /// Without `usage_per_subscription`, usage is counted per customer and metric: a query is
     /// answered only when no other running subscription of the customer meters a metric it
-    /// covers.
+    /// covers, and is a `Conflict` naming that subscription otherwise.
     fn check_only_meter(
         &self,
         state: &mut State,
@@ -294,10 +294,10 @@ impl Memory {
             if !other.status.is_ended()
                 && let Some(m) = covered.iter().find(|m| other_plan.charge(m).is_some())
             {
-                return Err(Error::unsupported(format!(
-                    "another running subscription of customer `{}` meters `{m}`, and this \
-                     backend counts usage per customer and metric",
-                    sub.customer
+                return Err(Error::conflict(format!(
+                    "subscription `{}` of customer `{}` also meters `{m}`, and this backend \
+                     counts usage per customer and metric: `{}`'s own usage cannot be told apart",
+                    other.key, sub.customer, sub.key
                 )));
             }
         }
