@@ -71,6 +71,7 @@ pub fn capabilities() -> Capabilities {
     c.usage_range = false;
     c.usage_per_subscription = false;
     c.usage_read_lag = USAGE_READ_LAG;
+    c.usage_amounts = true;
     c
 }
 

@@ -26,6 +26,7 @@
 //! | `usage_range` | no | no usage query by time exists |
 //! | `usage_per_subscription` | no | the estimate counts per (customer, metric): with a second running subscription on the same metric, `usage` is a `Conflict` |
 //! | `usage_read_lag` | 90 s | the estimate's counters are updated by a per-minute cron job |
+//! | `usage_amounts` | yes | the estimate's `amount` for the subscription's price |
 //!
 //! ## How keys are kept
 //! - A customer's key is its `reference` (mirrored in metadata `billing.key`). BillaBear cannot

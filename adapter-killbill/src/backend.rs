@@ -93,6 +93,7 @@ pub fn capabilities() -> Capabilities {
     c.usage_range = true;
     c.usage_per_subscription = true;
     c.usage_read_lag = Duration::ZERO;
+    c.usage_amounts = false;
     c
 }
 

@@ -103,6 +103,7 @@ pub fn capabilities() -> Capabilities {
     c.usage_range = false;
     c.usage_per_subscription = true;
     c.usage_read_lag = Duration::from_secs(10);
+    c.usage_amounts = true;
     c
 }
 

@@ -130,6 +130,11 @@ pub struct Capabilities {
     pub usage_per_subscription: bool,
     /// How long recorded usage may take to show up in `usage`; zero for read-your-writes.
     pub usage_read_lag: Duration,
+    /// Usage lines carry the vendor's price of the usage ([`crate::UsageLine::amount`]) for
+    /// each metric the subscription's plan charges. When false, the vendor reports quantities
+    /// only (Kill Bill's usage API has no amounts): every line's `amount` is `None`, and an
+    /// application prices usage from its own catalog or reads the vendor's invoices.
+    pub usage_amounts: bool,
 }
 
 impl Capabilities {
@@ -156,6 +161,7 @@ impl Capabilities {
             usage_range: true,
             usage_per_subscription: true,
             usage_read_lag: Duration::ZERO,
+            usage_amounts: true,
         }
     }
 }

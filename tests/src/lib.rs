@@ -178,6 +178,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             usage::large_batch_is_chunked,
         ),
         ("usage_per_subscription", usage::per_subscription),
+        (
+            "usage_amounts_follow_the_capability",
+            usage::amounts_follow_the_capability,
+        ),
         ("usage_backdated_events", usage::backdated_events),
         ("usage_unsupported_periods", usage::unsupported_periods),
         ("bad_keys_are_invalid", bad_input::bad_keys_are_invalid),
@@ -278,6 +282,7 @@ macro_rules! conformance_suite {
         #[case::usage_unknown_metric($crate::usage::unknown_metric)]
         #[case::usage_large_batch_is_chunked($crate::usage::large_batch_is_chunked)]
         #[case::usage_per_subscription($crate::usage::per_subscription)]
+        #[case::usage_amounts_follow_the_capability($crate::usage::amounts_follow_the_capability)]
         #[case::usage_backdated_events($crate::usage::backdated_events)]
         #[case::usage_unsupported_periods($crate::usage::unsupported_periods)]
         #[case::bad_keys_are_invalid($crate::bad_input::bad_keys_are_invalid)]

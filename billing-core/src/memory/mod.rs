@@ -706,11 +706,11 @@ impl UsageReader for Memory {
                 continue;
             }
             let amount = match plan.charge(&metric) {
-                Some(c) => Some(Money::from_major_rounded(
+                Some(c) if self.capabilities.usage_amounts => Some(Money::from_major_rounded(
                     c.unit_price * quantity,
                     plan.base_fee.currency,
                 )?),
-                None => None,
+                _ => None,
             };
             lines.push(UsageLine::new(metric, quantity, amount));
         }

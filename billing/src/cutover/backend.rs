@@ -338,14 +338,21 @@ impl UsageRecorder for Cutover {
 #[async_trait]
 impl UsageReader for Cutover {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        usage::read(
+        let mut summary = usage::read(
             &self.plan,
             self.source.as_ref(),
             self.target.as_ref(),
             query,
             self.now(),
         )
-        .await
+        .await?;
+        if !self.capabilities.usage_amounts {
+            // One side does not price usage: no line is priced, whichever side it came from.
+            for line in &mut summary.lines {
+                line.amount = None;
+            }
+        }
+        Ok(summary)
     }
 }
 
