@@ -183,10 +183,13 @@ pub trait UsageRecorder: Send + Sync {
     ///   once; the error is temporary). Where it is false, a resend may count it twice: hold it
     ///   for a decision or reconcile with the vendor first (the error is not temporary).
     /// - Before returning, HTTP backends have already retried within the `[http]` budget
-    ///   (`max_retries`, `total_budget_ms`, 60 s by default) whatever is safe to resend: on
-    ///   deduplicating vendors every event request, otherwise only a request that surely never
-    ///   reached the server. A temporary rejection or an unknown outcome therefore comes after
-    ///   those retries; an application's own retries (or `billing::outbox`'s) come on top.
+    ///   whatever is safe to resend: on deduplicating vendors every event request, otherwise
+    ///   only a request that surely never reached the server. By default that is up to 4
+    ///   retries (5 attempts) over at most 60 s (`max_retries`, `total_budget_ms`), backing
+    ///   off from 100 ms or as the vendor's `Retry-After` says: a 429 storm reaches the caller
+    ///   after 1.5 to 3 s without `Retry-After`. A temporary rejection or an unknown outcome
+    ///   therefore comes after those retries; an application's own retries (or
+    ///   `billing::outbox`'s) come on top, each one a whole call (see `Error::is_temporary`).
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome>;
 }
 
