@@ -146,4 +146,19 @@ mod tests {
         assert_eq!(setting_of("LAGO_API_KEY").as_deref(), Some("lago.api_key"));
         assert_eq!(setting_of("LAGO_WEBHOOK_SECRET"), None);
     }
+
+    /// The README's settings table names every setting of each vendor section, with its
+    /// environment variable: a setting added to a section without its row fails here.
+    #[cfg(all(feature = "lago", feature = "killbill", feature = "billabear"))]
+    #[test]
+    fn the_readme_lists_every_vendor_setting_with_its_variable() {
+        let readme = include_str!("../../README.md");
+        for section in ["lago", "killbill", "billabear"] {
+            for field in fields_of_section(section).unwrap_or_default() {
+                let setting = format!("{section}.{field}");
+                let row = format!("| `{setting}` | `{}` |", crate::config::env_name(&setting));
+                assert!(readme.contains(&row), "README: no row {row}");
+            }
+        }
+    }
 }
