@@ -145,9 +145,10 @@ impl Lago {
     /// If the server ignores the filter (an older Lago returns every customer), falls back to
     /// `GET /customers/{key}`.
     async fn find_customer(&self, key: &CustomerKey, op: Operation) -> Result<Option<Customer>> {
-        let list: wire::CustomerList = pager::fetch_collection(
+        let list: wire::CustomerList = pager::fetch(
             &self.client,
             op,
+            pager::Route::Collection,
             self.url(&["customers"])?,
             &[("external_id", key.as_str().to_owned())],
             Position {
@@ -191,9 +192,10 @@ impl Lago {
             per_page: MAX_PER_PAGE,
         };
         loop {
-            let list: wire::SubscriptionList = pager::fetch_collection(
+            let list: wire::SubscriptionList = pager::fetch(
                 &self.client,
                 op,
+                pager::Route::Collection,
                 self.url(&["subscriptions"])?,
                 &filters,
                 position,
@@ -276,9 +278,10 @@ impl Lago {
             per_page: MAX_PER_PAGE,
         };
         loop {
-            let list: wire::BillableMetricList = pager::fetch_collection(
+            let list: wire::BillableMetricList = pager::fetch(
                 &self.client,
                 op,
+                pager::Route::Collection,
                 self.url(&["billable_metrics"])?,
                 &[],
                 position,

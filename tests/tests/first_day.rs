@@ -5,7 +5,12 @@
 //! tenant secret), a wrong base URL without and with its vendor's suffix, a server that is not
 //! there, a missing setting. And `ensure_customer` against a wrong base URL never creates
 //! anything: a route that does not exist is never taken for a customer that does not.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 use billing::{BillingConfig, BillingExt, CustomerKey, ErrorKind, NewCustomer, PageRequest};
 use billing_sim::billabear::BillaBearSim;

@@ -42,6 +42,7 @@ impl Lago {
             let list: wire::SubscriptionList = pager::fetch(
                 &self.client,
                 op,
+                pager::Route::Nested,
                 self.customer_url(key, &["subscriptions"])?,
                 &filters,
                 position,
@@ -164,9 +165,10 @@ impl CustomerStore for Lago {
     async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
         let op = Operation::ListCustomers;
         let cursor = CustomerCursor::from_request(page)?;
-        let list: wire::CustomerList = pager::fetch_collection(
+        let list: wire::CustomerList = pager::fetch(
             &self.client,
             op,
+            pager::Route::Collection,
             self.url(&["customers"])?,
             &[],
             cursor.position,

@@ -268,6 +268,7 @@ impl SubscriptionStore for Lago {
         let list: wire::SubscriptionList = pager::fetch(
             &self.client,
             op,
+            pager::Route::Nested,
             self.customer_url(customer, &["subscriptions"])?,
             &filters,
             position,
