@@ -35,10 +35,11 @@ async fn main() -> billing::Result<()> {
         .await?;
     println!("Created customer {} ({})", customer.key, customer.vendor_id);
 
-    // 2. Subscribe it to a plan.
+    // 2. Subscribe it to a plan: get-or-create, safe to run at every start (a key held by another
+    //    customer, or on another plan, is a Conflict naming it).
     let sub_key = SubscriptionKey::new("acme-main")?;
     let sub = backend
-        .create_subscription(&NewSubscription::new(
+        .ensure_subscription(&NewSubscription::new(
             sub_key.clone(),
             acme.clone(),
             PlanCode::new(sample::STARTER)?,

@@ -71,6 +71,7 @@ pub fn capabilities() -> Capabilities {
     c.usage_range = false;
     c.usage_per_subscription = false;
     c.usage_read_lag = USAGE_READ_LAG;
+    c.usage_amounts = true;
     c
 }
 
@@ -542,6 +543,7 @@ impl BillaBear {
     }
 }
 
+#[async_trait::async_trait]
 impl BillingBackend for BillaBear {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, Some(self.http.endpoint().as_str().to_owned()))
@@ -549,5 +551,13 @@ impl BillingBackend for BillaBear {
 
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+    /// `GET /customer?limit=1`: routed before BillaBear's API-key authenticator runs, as in
+    /// Symfony, so a wrong base URL is told apart from a wrong key.
+    async fn check(&self) -> Result<()> {
+        let request = self
+            .request(Operation::Check, Method::GET, &["customer"])?
+            .query("limit", "1");
+        self.http.check(request).await
     }
 }

@@ -95,18 +95,12 @@ impl BillaBearConfig {
     /// # Errors
     /// A `Config` error naming the setting (`billabear.base_url`, ...).
     pub fn validate(&self) -> Result<()> {
-        let path = self
-            .base_url
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches('/');
-        if !path.ends_with("/api/v1") {
-            return Err(Error::config(
-                "billabear.base_url",
-                "must end in `/api/v1` (for example https://acme.billabear.cloud/api/v1)",
-            ));
-        }
+        billing_http::Endpoint::require_suffix(
+            "billabear.base_url",
+            &self.base_url,
+            "/api/v1",
+            "https://acme.billabear.cloud/api/v1",
+        )?;
         if billing_http::ExposeSecret::expose_secret(&self.api_key)
             .trim()
             .is_empty()

@@ -5,7 +5,10 @@
 //! errors `{"reason": ...}`, a missing payment method `406 {"error": ...}`, a failed charge
 //! `402 {"reason": ...}`, authentication failures `401 []`, and 404s come as `[]`, `{}`,
 //! `{"success":false}` or an empty body. Uncaught exceptions give Symfony's problem JSON or an
-//! HTML page. The kind is always decided by the status, never by the body's shape.
+//! HTML page. The kind is decided by the status, never by the body's shape, with one exception:
+//! a 404 whose body is none of BillaBear's four not-found bodies (Symfony's router answers a
+//! path with no route with its problem JSON or an HTML page) means the URL reaches no
+//! BillaBear route, a `Config` error naming `billabear.base_url`.
 
 use billing_core::{ErrorKind, VendorDetail};
 use billing_http::{StatusCode, VendorErrors, kind_for_status, shorten};
@@ -52,6 +55,28 @@ impl VendorErrors for BillaBearErrors {
             }
         }
         detail
+    }
+
+    /// BillaBear's controllers answer a missing object with `[]`, `{}`, `{"success":false}` or
+    /// an empty body.
+    fn is_not_found_body(&self, body: &[u8], _detail: &VendorDetail) -> bool {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return true;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Array(items)) => items.is_empty(),
+            Ok(Value::Object(map)) => map.keys().all(|k| k == "success"),
+            _ => false,
+        }
+    }
+
+    fn base_url_rule(&self) -> &'static str {
+        "BillaBear's API base ends in /api/v1 (https://<tenant>.billabear.cloud/api/v1, or a \
+         self-hosted BillaBear's origin followed by /api/v1)"
+    }
+
+    fn credential_settings(&self, _detail: &VendorDetail) -> &'static [&'static str] {
+        &["billabear.api_key"]
     }
 
     fn kind(&self, status: StatusCode, detail: &VendorDetail) -> ErrorKind {
@@ -105,6 +130,7 @@ mod tests {
             Operation::GetCustomer,
             &response,
             &BillaBearErrors,
+            "billabear.base_url",
         )
     }
 
@@ -113,21 +139,25 @@ mod tests {
     }
 
     #[test]
-    fn not_found_is_decided_by_status_whatever_the_body() {
+    fn not_found_is_billabear_s_four_bodies_and_anything_else_names_the_base_url() {
+        for body in [&b"[]"[..], b"{}", b"{\"success\":false}", b"", b" \n"] {
+            let e = err(404, body);
+            assert_eq!(e.kind(), ErrorKind::NotFound, "{body:?}");
+            assert_eq!(e.vendor().and_then(|v| v.status), Some(404));
+            assert!(!e.is_temporary());
+        }
+        let router = br#"{"type":"https://tools.ietf.org/html/rfc2616#section-10","title":"An error occurred","status":404,"detail":"Not Found"}"#;
         for body in [
-            &b"[]"[..],
-            b"{}",
-            b"{\"success\":false}",
-            b"",
+            &router[..],
             b"<!DOCTYPE html><html><body>Not Found</body></html>",
             b"{\"errors\":",
             b"null",
             b"\"x\"",
         ] {
             let e = err(404, body);
-            assert_eq!(e.kind(), ErrorKind::NotFound, "{body:?}");
+            assert_eq!(e.kind(), ErrorKind::Config, "{body:?}");
+            assert!(e.message().contains("billabear.base_url"), "{e}");
             assert_eq!(e.vendor().and_then(|v| v.status), Some(404));
-            assert!(!e.is_temporary());
         }
     }
 
@@ -156,7 +186,9 @@ mod tests {
 
     #[test]
     fn statuses_of_their_own() {
-        assert_eq!(err(401, b"[]").kind(), ErrorKind::Unauthenticated);
+        let e = err(401, b"[]");
+        assert_eq!(e.kind(), ErrorKind::Unauthenticated);
+        assert!(e.message().contains("billabear.api_key"), "{e}");
         assert_eq!(
             err(413, br#"{"reason":"limit is above 100"}"#).kind(),
             ErrorKind::InvalidInput

@@ -23,8 +23,9 @@
 //! | `usage_backdated` | no | the server stamps events with its receive time |
 //! | `usage_current_period` | yes | from the cost estimate, `GET /customer/{id}/costs` |
 //! | `usage_range` | no | no usage query by time exists |
-//! | `usage_per_subscription` | no | the estimate counts per (customer, metric) |
+//! | `usage_per_subscription` | no | the estimate counts per (customer, metric): with a second running subscription on the same metric, `usage` is a `Conflict` |
 //! | `usage_read_lag` | 90 s | the estimate's counters are updated by a per-minute cron job |
+//! | `usage_amounts` | yes | the estimate's `amount` for the subscription's price |
 //!
 //! ## How keys are kept
 //! - A customer's key is its `reference` (mirrored in metadata `billing.key`). BillaBear cannot
@@ -78,9 +79,13 @@
 //!   to 15 significant digits, which is exact for totals of at most 15 significant digits.
 //! - The estimate lags by about a minute on a real server (its counters are updated by the
 //!   `CounterUpdate` cron job every minute through the messenger workers, and stay at zero if
-//!   those are not running): `usage_read_lag` is 90 s. It counts per (customer, metric), so it
-//!   answers `Unsupported` when another running subscription of the same customer meters the
-//!   same metric, and only covers running subscriptions (a canceled one is `Unsupported`).
+//!   those are not running): `usage_read_lag` is 90 s. It counts per (customer, metric), one
+//!   counter shared by the customer's subscriptions on that metric, and its updater reads
+//!   each subscription's events since the counter's last update, so with two such
+//!   subscriptions it counts neither alone nor their sum: `usage` is then a `Conflict`
+//!   (decided from the estimate's answer, which has one item per such subscription). It only
+//!   covers running subscriptions: an ended one is a `Conflict` too. Both depend on the data,
+//!   not on a capability, so neither is `Unsupported`.
 //!
 //! ## Payment methods
 //! Starting a subscription needs a payment card on file for the customer (added through

@@ -58,7 +58,11 @@ fn the_readme_column_matches_the_declared_capabilities() {
         ),
         (
             "usage per subscription",
-            yes(c.usage_per_subscription).to_owned(),
+            format!("{}⁵", yes(c.usage_per_subscription)),
+        ),
+        (
+            "usage lines priced (`amount`)",
+            yes(c.usage_amounts).to_owned(),
         ),
         ("usage read lag", format!("{lag} s")),
     ];

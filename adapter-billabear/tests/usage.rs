@@ -171,7 +171,7 @@ async fn metrics_the_price_does_not_meter_are_refused() {
 }
 
 #[tokio::test]
-async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
+async fn costs_are_read_by_metric_name_and_shared_counters_are_a_conflict() {
     let w = World::start().await;
     let c = w.customer("costs").await;
     w.subscribe("costs", "calls").await;
@@ -221,17 +221,18 @@ async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
         "not this subscription's metric"
     );
 
-    // A second api_calls subscription shares the customer's counter.
+    // A second api_calls subscription shares the customer's counter, which then counts
+    // neither subscription alone: a conflict with the customer's state, not a missing
+    // capability (the same query answered a moment ago).
     w.subscribe("costs", "calls-2").await;
     for key in ["calls", "calls-2"] {
-        assert_eq!(
-            w.backend
-                .usage(&UsageQuery::current(sk(key)))
-                .await
-                .unwrap_err()
-                .kind(),
-            ErrorKind::Unsupported
-        );
+        let e = w
+            .backend
+            .usage(&UsageQuery::current(sk(key)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+        assert!(e.message().contains("api_calls"), "{e}");
     }
     assert!(
         w.backend
@@ -256,7 +257,8 @@ async fn costs_are_read_by_metric_name_and_shared_counters_are_unsupported() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::Unsupported
+        ErrorKind::Conflict,
+        "an ended subscription is not in the estimate"
     );
 }
 

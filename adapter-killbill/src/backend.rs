@@ -93,6 +93,7 @@ pub fn capabilities() -> Capabilities {
     c.usage_range = true;
     c.usage_per_subscription = true;
     c.usage_read_lag = Duration::ZERO;
+    c.usage_amounts = false;
     c
 }
 
@@ -460,6 +461,7 @@ fn is_stale_id(e: &Error) -> bool {
         && e.vendor().and_then(|v| v.code.as_deref()) == Some("ObjectDoesNotExist")
 }
 
+#[async_trait::async_trait]
 impl BillingBackend for KillBill {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(NAME, Some(self.http.endpoint().as_str().to_owned()))
@@ -467,5 +469,15 @@ impl BillingBackend for KillBill {
 
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    /// `GET /1.0/kb/accounts/pagination?offset=0&limit=1`: behind Shiro's basic auth and the
+    /// tenant filter, in that order, so a 401 says which of the two refused.
+    async fn check(&self) -> Result<()> {
+        let request = self
+            .request(Operation::Check, Method::GET, &["accounts", "pagination"])?
+            .query("offset", "0")
+            .query("limit", "1");
+        self.http.check(request).await
     }
 }

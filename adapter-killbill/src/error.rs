@@ -6,6 +6,12 @@
 //! are an empty 401, a path that matches no resource is an HTML 404, and usage's entity-less 400s
 //! (a record after the subscription ended) are an HTML 400 page.
 //!
+//! A 401 names the settings to check: an empty one (Shiro's basic auth) `killbill.username` and
+//! `killbill.password`, the tenant filter's page `killbill.api_key` (an unknown key) or
+//! `killbill.api_secret` (a known key with another secret). A 404 that is not a Kill Bill JSON
+//! error reaches no Kill Bill resource (every id the adapter puts in a path came from the
+//! server): a `Config` error naming `killbill.base_url`.
+//!
 //! [`VendorDetail::code`] holds Kill Bill's numeric code when the body has one, otherwise the
 //! exception's class name (`RuntimeException`, `ObjectDoesNotExist`, ...), so a structured 500
 //! (a business rule or a database constraint) is never mistaken for a crash page and resent.
@@ -76,23 +82,38 @@ impl VendorErrors for KillBillErrors {
             }
             return detail;
         }
+        let _ = status;
         let extracted = if text.starts_with('<') || text.contains("<html") {
             html_message(text)
         } else {
             Some(text.to_owned())
         };
-        let hint = (status == StatusCode::NOT_FOUND).then_some(
-            "no Kill Bill resource at this path (is killbill.base_url the server root, without /1.0/kb?)",
-        );
-        let message = match (hint, extracted) {
-            (Some(h), Some(m)) => Some(format!("{h}: {m}")),
-            (Some(h), None) => Some(h.to_owned()),
-            (None, m) => m,
-        };
-        if let Some(m) = message {
+        if let Some(m) = extracted {
             detail = detail.with_message(shorten(&m));
         }
         detail
+    }
+
+    /// Kill Bill's own 404s are JSON `BillingExceptionJson`s (a code, or a class such as
+    /// `ObjectDoesNotExist`); Jersey's and Tomcat's are HTML pages with no code.
+    fn is_not_found_body(&self, body: &[u8], _detail: &VendorDetail) -> bool {
+        serde_json::from_slice::<BillingException>(body)
+            .is_ok_and(|e| e.class_name.is_some() || e.code.as_ref().is_some_and(|c| !c.is_null()))
+    }
+
+    fn base_url_rule(&self) -> &'static str {
+        "Kill Bill's base URL is the server root (such as http://127.0.0.1:8080), without /1.0/kb"
+    }
+
+    fn credential_settings(&self, detail: &VendorDetail) -> &'static [&'static str] {
+        // Shiro's basic-auth challenge is an empty 401; the tenant filter's has a page whose
+        // message says which half of the tenant's credentials did not match.
+        match detail.message.as_deref() {
+            None => &["killbill.username", "killbill.password"],
+            Some(m) if m.contains("No account found") => &["killbill.api_key"],
+            Some(m) if m.contains("did not match") => &["killbill.api_secret"],
+            Some(_) => &["killbill.api_key", "killbill.api_secret"],
+        }
     }
 
     fn kind(&self, status: StatusCode, detail: &VendorDetail) -> ErrorKind {
@@ -121,11 +142,6 @@ impl VendorErrors for KillBillErrors {
                 .is_some_and(names_an_external_key_index)
         {
             return ErrorKind::AlreadyExists;
-        }
-        // Every id this adapter puts in a path came from the server, so a 404 that is not a
-        // Kill Bill JSON error means the URL reaches no resource: a wrong base_url.
-        if status == StatusCode::NOT_FOUND && detail.code.is_none() {
-            return ErrorKind::Unexpected;
         }
         kind_for_status(status)
     }
@@ -280,16 +296,23 @@ mod tests {
         let (d, k) = parse(401, "");
         assert_eq!(k, ErrorKind::Unauthenticated);
         assert!(d.message.is_none() && d.code.is_none());
-        let (d, k) = parse(
-            404,
-            "<html><head><title>HTTP Status 404 – Not Found</title></head><body></body></html>",
-        );
-        assert_eq!(
-            k,
-            ErrorKind::Unexpected,
+        let page =
+            "<html><head><title>HTTP Status 404 – Not Found</title></head><body></body></html>";
+        let (d, _) = parse(404, page);
+        assert!(
+            !KillBillErrors.is_not_found_body(page.as_bytes(), &d),
             "a path mismatch is not a missing object"
         );
-        assert!(d.message.unwrap().contains("base_url"));
+        for body in ["", "{}", "[]", r#"{"code":null,"message":"x"}"#] {
+            assert!(
+                !KillBillErrors.is_not_found_body(body.as_bytes(), &d),
+                "{body}"
+            );
+        }
+        let missing =
+            r#"{"className":"org.killbill.X$ObjectDoesNotExist","code":null,"message":"m"}"#;
+        assert!(KillBillErrors.is_not_found_body(missing.as_bytes(), &d));
+        assert!(KillBillErrors.is_not_found_body(br#"{"code":3003,"message":"m"}"#, &d));
         let (d, k) = parse(
             400,
             "<!doctype html><html><body><p><b>Message</b> Bad Request</p></body></html>",
@@ -298,6 +321,36 @@ mod tests {
         assert_eq!(d.message.as_deref(), Some("Bad Request"));
         assert!(KillBillErrors.retryable(StatusCode::INTERNAL_SERVER_ERROR, &parse(500, "").0));
         assert!(KillBillErrors.retryable(StatusCode::SERVICE_UNAVAILABLE, &parse(503, "x").0));
+    }
+
+    #[test]
+    fn a_401_names_the_credentials_the_server_refused() {
+        let settings = |body: &str| {
+            let (d, k) = parse(401, body);
+            assert_eq!(k, ErrorKind::Unauthenticated);
+            KillBillErrors.credential_settings(&d)
+        };
+        assert_eq!(settings(""), ["killbill.username", "killbill.password"]);
+        assert_eq!(
+            settings(TOMCAT_401),
+            ["killbill.api_key", "killbill.api_secret"]
+        );
+        let page = |m: &str| {
+            TOMCAT_401.replace(
+                "Make sure to set the X-Killbill-ApiKey and X-Killbill-ApiSecret headers",
+                m,
+            )
+        };
+        assert_eq!(
+            settings(&page("No account found for user [nobody]")),
+            ["killbill.api_key"]
+        );
+        assert_eq!(
+            settings(&page(
+                "Submitted credentials for token [x] did not match the expected credentials."
+            )),
+            ["killbill.api_secret"]
+        );
     }
 
     #[test]

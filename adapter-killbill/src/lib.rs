@@ -79,6 +79,7 @@
 //! | `usage_range` | true | `startDate`/`endDate`, end exclusive |
 //! | `usage_per_subscription` | true | usage rows belong to one subscription |
 //! | `usage_read_lag` | 0 | rows are written before the 201 |
+//! | `usage_amounts` | false | usage rows carry quantities only; amounts appear on invoices |
 //!
 //! ## Start dates and what Kill Bill bills for them
 //! Kill Bill keeps the service (the *entitlement*) and billing apart: `POST /subscriptions`

@@ -698,6 +698,7 @@ async fn wrong_credentials_and_a_wrong_base_url_are_told_apart() {
         ErrorKind::Unauthenticated,
         "the tenant filter's HTML 401"
     );
+    assert!(e.message().contains("killbill.api_secret"), "{e}");
     assert!(!format!("{e} {e:?}").contains("not-the-secret"));
 
     let sim = KillBillSim::start(SimOptions::default()).await.unwrap();
@@ -710,10 +711,10 @@ async fn wrong_credentials_and_a_wrong_base_url_are_told_apart() {
         .unwrap_err();
     assert_eq!(
         e.kind(),
-        ErrorKind::Unexpected,
+        ErrorKind::Config,
         "an HTML 404 is not a missing customer"
     );
-    assert!(e.message().contains("base_url"), "{e}");
+    assert!(e.message().contains("killbill.base_url"), "{e}");
 }
 
 #[tokio::test]

@@ -103,6 +103,7 @@ pub fn capabilities() -> Capabilities {
     c.usage_range = false;
     c.usage_per_subscription = true;
     c.usage_read_lag = Duration::from_secs(10);
+    c.usage_amounts = true;
     c
 }
 
@@ -147,6 +148,7 @@ impl Lago {
         let list: wire::CustomerList = pager::fetch(
             &self.client,
             op,
+            pager::Route::Collection,
             self.url(&["customers"])?,
             &[("external_id", key.as_str().to_owned())],
             Position {
@@ -193,6 +195,7 @@ impl Lago {
             let list: wire::SubscriptionList = pager::fetch(
                 &self.client,
                 op,
+                pager::Route::Collection,
                 self.url(&["subscriptions"])?,
                 &filters,
                 position,
@@ -278,6 +281,7 @@ impl Lago {
             let list: wire::BillableMetricList = pager::fetch(
                 &self.client,
                 op,
+                pager::Route::Collection,
                 self.url(&["billable_metrics"])?,
                 &[],
                 position,
@@ -295,6 +299,7 @@ impl Lago {
     }
 }
 
+#[async_trait::async_trait]
 impl BillingBackend for Lago {
     fn info(&self) -> BackendInfo {
         BackendInfo::new(BACKEND, Some(self.client.endpoint().as_str().to_owned()))
@@ -302,5 +307,14 @@ impl BillingBackend for Lago {
 
     fn capabilities(&self) -> &Capabilities {
         &self.capabilities
+    }
+
+    /// `GET /customers?page=1&per_page=1`: authenticated, and routed whenever the base URL is
+    /// Lago's API base.
+    async fn check(&self) -> Result<()> {
+        let request = ApiRequest::new(Operation::Check, Method::GET, self.url(&["customers"])?)
+            .query("page", "1")
+            .query("per_page", "1");
+        self.client.check(request).await
     }
 }

@@ -44,13 +44,14 @@ impl LagoConfig {
     /// Checks the settings and returns the endpoint.
     ///
     /// # Errors
-    /// A `Config` error naming `lago.base_url` (not a usable URL, `http://` to a host that is not
-    /// loopback unless `http.allow_insecure_http`) or `lago.api_key` (empty, or not sendable in
-    /// a header).
+    /// A `Config` error naming `lago.base_url` (not a usable URL, a path not ending in `/api/v1`
+    /// (every Lago route lives there), `http://` to a host that is not loopback unless
+    /// `http.allow_insecure_http`) or `lago.api_key` (empty, or not sendable in a header).
     pub fn validate(&self, http: &HttpConfig) -> Result<Endpoint> {
         if self.base_url.trim().is_empty() {
             return Err(Error::config("lago.base_url", "is empty"));
         }
+        Endpoint::require_suffix("lago.base_url", &self.base_url, "/api/v1", CLOUD_US)?;
         let endpoint = Endpoint::parse(
             "lago.base_url",
             self.base_url.trim(),
@@ -111,6 +112,14 @@ mod tests {
         let cases = [
             (LagoConfig::new("", key("k")), "lago.base_url"),
             (LagoConfig::new("not a url", key("k")), "lago.base_url"),
+            (
+                LagoConfig::new("http://127.0.0.1:3000", key("k")),
+                "lago.base_url",
+            ),
+            (
+                LagoConfig::new("https://api.getlago.com/api", key("k")),
+                "lago.base_url",
+            ),
             (
                 LagoConfig::new("http://lago.example.com/api/v1", key("k")),
                 "lago.base_url",

@@ -2,8 +2,10 @@
 //! [`VendorDetail`] and error kinds, plus the per-index details of a failed event batch.
 //!
 //! Kinds: 400 and 422 `InvalidInput` (a 422 `provider_error` or `third_party_error` is a failure
-//! at a third party: `Unexpected`), 401 `Unauthenticated`, 403 `PermissionDenied`, 404
-//! `NotFound` (`customer_not_found`, `plan_not_found`, `resource_not_found`, ...), 405
+//! at a third party: `Unexpected`), 401 `Unauthenticated` (naming `lago.api_key`), 403
+//! `PermissionDenied`, 404 `NotFound` when the body is Lago's (`{"code": "<resource>_not_found"}`:
+//! `customer_not_found`, `plan_not_found`, `resource_not_found`, ...; any other 404 body means
+//! the URL reaches no Lago route, a `Config` error naming `lago.base_url`), 405
 //! `Conflict` (business rules such as `no_active_subscription`), 429 `RateLimited`, 5xx
 //! `Unavailable`. A 422 whose only errors are `transaction_id: value_already_exist` is not an
 //! error at all for events: [`BatchErrors`] turns it into `Duplicate`.
@@ -109,6 +111,25 @@ impl VendorErrors for LagoErrors {
             detail = detail.with_code(shorten(&code));
         }
         detail
+    }
+
+    /// Lago's 404s are `{"status":404,"error":"Not Found","code":"<resource>_not_found"}`,
+    /// its router's too (`resource_not_found`, which is why the base URL must end in `/api/v1`
+    /// and lists treat any 404 as a wrong base URL).
+    fn is_not_found_body(&self, _body: &[u8], detail: &VendorDetail) -> bool {
+        detail
+            .code
+            .as_deref()
+            .is_some_and(|c| c.ends_with("_not_found"))
+    }
+
+    fn base_url_rule(&self) -> &'static str {
+        "Lago's API base ends in /api/v1 (https://api.getlago.com/api/v1, \
+         https://api.eu.getlago.com/api/v1, or a self-hosted Lago's API origin followed by /api/v1)"
+    }
+
+    fn credential_settings(&self, _detail: &VendorDetail) -> &'static [&'static str] {
+        &["lago.api_key"]
     }
 
     fn kind(&self, status: StatusCode, detail: &VendorDetail) -> ErrorKind {
@@ -280,7 +301,16 @@ mod tests {
             ),
             ErrorKind::PermissionDenied
         );
-        assert_eq!(kind(404, "<html>"), ErrorKind::NotFound);
+        let not_found = |body: &str| {
+            let d = detail(404, body);
+            LagoErrors.is_not_found_body(body.as_bytes(), &d)
+        };
+        assert!(not_found(
+            r#"{"status":404,"error":"Not Found","code":"plan_not_found"}"#
+        ));
+        for body in ["<html>", "", "{}", r#"{"status":404,"error":"Not Found"}"#] {
+            assert!(!not_found(body), "{body}");
+        }
         assert_eq!(
             kind(
                 405,

@@ -29,6 +29,7 @@
 //! | `usage_range` | no | Lago has no usage total over an arbitrary window |
 //! | `usage_per_subscription` | yes | current usage is per `external_subscription_id` |
 //! | `usage_read_lag` | 10 s | events are aggregated by background jobs |
+//! | `usage_amounts` | yes | each charge's `amount_cents` in current usage |
 //!
 //! # How operations map to Lago
 //! - Customers are looked up with `GET /customers?external_id=` (exact match), because Rails'

@@ -254,18 +254,36 @@ pub fn customer_page(
     CustomerPage { items, next }
 }
 
+/// Which kind of list a request reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// A top-level collection (`/customers`, `/subscriptions`, `/billable_metrics`), which Lago
+    /// always routes: a 404 there, whatever its body, means `lago.base_url` is wrong (Lago's
+    /// router answers a path it does not know with the same `resource_not_found` as a missing
+    /// record).
+    Collection,
+    /// A list under an object (`/customers/{id}/subscriptions`): a 404 may mean the object is
+    /// missing.
+    Nested,
+}
+
 /// Fetches one page of a Lago list: `GET url?<filters>&page=&per_page=`.
 ///
 /// # Errors
-/// The mapped error of a failed request; `Decode` if the body is not the list `T`.
+/// The mapped error of a failed request (for a [`Route::Collection`], a 404 is a `Config`
+/// error naming `lago.base_url`); `Decode` if the body is not the list `T`.
 pub async fn fetch<T: DeserializeOwned>(
     client: &HttpClient,
     operation: Operation,
+    route: Route,
     url: Url,
     filters: &[(&str, String)],
     position: Position,
 ) -> Result<T> {
     let mut request = ApiRequest::new(operation, Method::GET, url);
+    if route == Route::Collection {
+        request = request.route_always_exists();
+    }
     for (name, value) in filters {
         request = request.query(*name, value.clone());
     }

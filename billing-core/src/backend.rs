@@ -183,10 +183,13 @@ pub trait UsageRecorder: Send + Sync {
     ///   once; the error is temporary). Where it is false, a resend may count it twice: hold it
     ///   for a decision or reconcile with the vendor first (the error is not temporary).
     /// - Before returning, HTTP backends have already retried within the `[http]` budget
-    ///   (`max_retries`, `total_budget_ms`, 60 s by default) whatever is safe to resend: on
-    ///   deduplicating vendors every event request, otherwise only a request that surely never
-    ///   reached the server. A temporary rejection or an unknown outcome therefore comes after
-    ///   those retries; an application's own retries (or `billing::outbox`'s) come on top.
+    ///   whatever is safe to resend: on deduplicating vendors every event request, otherwise
+    ///   only a request that surely never reached the server. By default that is up to 4
+    ///   retries (5 attempts) over at most 60 s (`max_retries`, `total_budget_ms`), backing
+    ///   off from 100 ms or as the vendor's `Retry-After` says: a 429 storm reaches the caller
+    ///   after 1.5 to 3 s without `Retry-After`. A temporary rejection or an unknown outcome
+    ///   therefore comes after those retries; an application's own retries (or
+    ///   `billing::outbox`'s) come on top, each one a whole call (see `Error::is_temporary`).
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome>;
 }
 
@@ -207,6 +210,12 @@ pub trait UsageReader: Send + Sync {
     /// - `InvalidInput` before any request if a range does not end after it starts.
     /// - `Unsupported` before any request if the period's capability (`usage_current_period`,
     ///   `usage_range`) is false.
+    /// - `Conflict` when the subscription's state keeps the backend from reporting its own
+    ///   usage: without `Capabilities::usage_per_subscription`, another running subscription
+    ///   of the customer meters a metric the query covers (the vendor's figure would count
+    ///   both, or neither exactly); on a vendor that reports only running subscriptions
+    ///   (BillaBear), an ended one. Unlike `Unsupported`, it depends on the data, so it may
+    ///   come after requests; the same query succeeds once the state changes.
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary>;
 }
 
@@ -228,6 +237,7 @@ impl BackendInfo {
 }
 
 /// A complete billing backend: chosen at start-up, used as `Arc<dyn BillingBackend>`.
+#[async_trait]
 pub trait BillingBackend:
     CustomerStore + SubscriptionStore + UsageRecorder + UsageReader + Send + Sync + Debug
 {
@@ -236,4 +246,27 @@ pub trait BillingBackend:
 
     /// What it supports.
     fn capabilities(&self) -> &Capabilities;
+
+    /// Checks that the configuration reaches the vendor and that the vendor accepts the
+    /// credentials, with the cheapest authenticated request it has. Building a backend sends
+    /// nothing, so a wrong key or URL would otherwise show only at the first call; call this
+    /// once at start-up (or build with `billing::connect_checked`).
+    ///
+    /// # Behavior
+    /// - `Ok(())` when the vendor answered the request (HTTP backends: one or two reads of a
+    ///   route that always exists, such as the first page of one customer or the catalog).
+    /// - `Config` naming the base URL setting (`lago.base_url`) when the URL reaches no API
+    ///   route (a 404, whatever its body), with the vendor's rule for it.
+    /// - `Unauthenticated` naming the settings to fix: `lago.api_key`, `billabear.api_key`,
+    ///   Kill Bill's `killbill.username` and `killbill.password` (basic auth), or the tenant's
+    ///   `killbill.api_key` (unknown) or `killbill.api_secret` (does not match).
+    /// - `Unavailable` or `Timeout` naming the base URL setting when the server cannot be
+    ///   reached, after the retries `[http]` allows.
+    /// - Nothing is written. The default, for backends without a server of their own, reads the
+    ///   first page of one customer.
+    async fn check(&self) -> Result<()> {
+        self.list_customers(&PageRequest::first(1))
+            .await
+            .map(|_| ())
+    }
 }

@@ -122,12 +122,19 @@ pub struct Capabilities {
     pub usage_current_period: bool,
     /// `usage` with `UsagePeriod::Range`.
     pub usage_range: bool,
-    /// Usage summaries count only the queried subscription's events. When false, the backend
-    /// answers only when no other subscription of the same customer meters the same metric, and
-    /// returns `Unsupported` otherwise.
+    /// Usage summaries count only the queried subscription's events. When false, the vendor
+    /// counts usage per customer and metric: `usage` answers while no other running
+    /// subscription of the customer meters a metric the query covers, and is a `Conflict`
+    /// otherwise (decided from the data, so after the request that reads it where the data is
+    /// the vendor's), never a figure that mixes two subscriptions.
     pub usage_per_subscription: bool,
     /// How long recorded usage may take to show up in `usage`; zero for read-your-writes.
     pub usage_read_lag: Duration,
+    /// Usage lines carry the vendor's price of the usage ([`crate::UsageLine::amount`]) for
+    /// each metric the subscription's plan charges. When false, the vendor reports quantities
+    /// only (Kill Bill's usage API has no amounts): every line's `amount` is `None`, and an
+    /// application prices usage from its own catalog or reads the vendor's invoices.
+    pub usage_amounts: bool,
 }
 
 impl Capabilities {
@@ -154,6 +161,7 @@ impl Capabilities {
             usage_range: true,
             usage_per_subscription: true,
             usage_read_lag: Duration::ZERO,
+            usage_amounts: true,
         }
     }
 }

@@ -153,6 +153,8 @@ pub enum Operation {
     Usage,
     /// Building a backend from configuration.
     Connect,
+    /// [`crate::BillingBackend::check`]: the start-up check of the configuration.
+    Check,
 }
 
 impl Operation {
@@ -172,6 +174,7 @@ impl Operation {
             Operation::RecordUsage => "record_usage",
             Operation::Usage => "usage",
             Operation::Connect => "connect",
+            Operation::Check => "check",
         }
     }
 }
@@ -312,6 +315,24 @@ impl Error {
     }
 
     /// Whether retrying the same call later may succeed.
+    ///
+    /// # What was already retried
+    /// An error from an HTTP backend comes after the library's own retries. Whatever is safe to
+    /// send again (reads, idempotent writes, and every usage request on a vendor that
+    /// deduplicates event ids) was already retried on connection failures, timeouts, 429,
+    /// 502, 503, 504 and unstructured 500s: up to `[http] max_retries` times (4 by default,
+    /// so 5 attempts), waiting `retry_base_delay_ms` (100 ms) doubling with jitter, or the
+    /// vendor's `Retry-After` / `X-RateLimit-Reset`, each wait capped at `max_retry_delay_ms`
+    /// (20 s), the whole call within `total_budget_ms` (60 s). With the defaults, a 429
+    /// storm without `Retry-After` reaches the caller after 1.5 to 3 s of backoff; one that
+    /// asks for a second each time, after 4 to 4.6 s. A write that is not safe to resend was
+    /// sent once (only a refused connection is retried).
+    ///
+    /// So a temporary error means the vendor kept failing for that long: retry it later, on
+    /// a scale of seconds to minutes ([`Error::retry_after`] when the vendor said), not at
+    /// once in a loop. Each retry of the caller's (or of `billing::outbox`'s) is a whole call
+    /// with these retries inside it: a loop of 5 attempts over a default `[http]` is up to 25
+    /// requests. Lower `max_retries` where the caller retries itself.
     pub fn is_temporary(&self) -> bool {
         self.temporary
     }

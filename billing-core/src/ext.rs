@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::key::CustomerKey;
 use crate::layer::Layer;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::subscription::Subscription;
+use crate::subscription::{NewSubscription, Subscription};
 use crate::usage::{Recorded, UsageEvent};
 
 /// Conveniences for any [`BillingBackend`].
@@ -65,6 +65,36 @@ pub trait BillingExt: BillingBackend {
         }
     }
 
+    /// Returns the subscription with `new.key`, creating it from `new` if no subscription has
+    /// the key: a start-up or a retried request can call it again safely.
+    ///
+    /// # Behavior
+    /// - An existing subscription is returned as it is (in any state, canceled included; never
+    ///   changed from `new`) only if it belongs to `new.customer` and is on `new.plan`.
+    /// - `Conflict`, and nothing created or changed, if the key belongs to another customer's
+    ///   subscription (the message names the owner), or to this customer's subscription on
+    ///   another plan (the message names both plans). A key is never shared between customers:
+    ///   usage recorded under it would be billed to the owner.
+    /// - A concurrent creation of the same key is resolved by reading the winner's
+    ///   subscription, then the same checks.
+    /// - Otherwise as `create_subscription` (`NotFound` for an unknown customer or plan, ...).
+    async fn ensure_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
+        let existing = match self.get_subscription(&new.key).await {
+            Ok(s) => s,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                match self.create_subscription(new).await {
+                    Ok(s) => return Ok(s),
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                        self.get_subscription(&new.key).await?
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        same_subscription(new, existing)
+    }
+
     /// Wraps this backend in `layer` and returns the layered backend (`layer.layer(self)`), so
     /// a stack reads in the order calls go through it: `backend.layer(a).layer(b)` is `b` around
     /// `a` around `backend`.
@@ -95,6 +125,24 @@ pub trait BillingExt: BillingBackend {
 }
 
 impl<T: BillingBackend + ?Sized> BillingExt for T {}
+
+/// `existing` if it is the subscription `new` asks for (same customer and plan), otherwise the
+/// `Conflict` naming what differs.
+fn same_subscription(new: &NewSubscription, existing: Subscription) -> Result<Subscription> {
+    if existing.customer != new.customer {
+        return Err(Error::conflict(format!(
+            "subscription `{}` belongs to customer `{}`, not `{}`",
+            new.key, existing.customer, new.customer
+        )));
+    }
+    if existing.plan != new.plan {
+        return Err(Error::conflict(format!(
+            "subscription `{}` of customer `{}` is on plan `{}`, not `{}`",
+            new.key, new.customer, existing.plan, new.plan
+        )));
+    }
+    Ok(existing)
+}
 
 /// Turns a page-fetching function into a stream of items, starting after `start` (a checkpointed
 /// cursor, or `None` for the beginning).
@@ -186,6 +234,41 @@ impl LoopGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Another process creates the key between this call's read and its create: the winner's
+    /// subscription is read and checked, as the rest of `ensure_subscription`.
+    #[tokio::test]
+    async fn ensure_subscription_resolves_a_concurrent_create() {
+        use crate::layer::{FaultInjection, Faults};
+        use crate::{
+            CustomerKey, InMemoryBackend, NewCustomer, Operation, PlanCode, SubscriptionKey,
+            SubscriptionStore,
+        };
+        let faults = Faults::new();
+        let backend =
+            InMemoryBackend::with_sample_catalog().layer(FaultInjection::new(faults.clone()));
+        let key = |k: &str| CustomerKey::new(k).unwrap();
+        for c in ["acme", "globex"] {
+            crate::CustomerStore::create_customer(&backend, &NewCustomer::new(key(c)))
+                .await
+                .unwrap();
+        }
+        let plan = PlanCode::new("starter-monthly").unwrap();
+        let sub = SubscriptionKey::new("acme-main").unwrap();
+        let new = NewSubscription::new(sub.clone(), key("acme"), plan.clone());
+        let winner = SubscriptionStore::create_subscription(&backend, &new)
+            .await
+            .unwrap();
+        // The first read misses it, as if it were created right after.
+        faults.fail_next(Operation::GetSubscription, ErrorKind::NotFound, 1);
+        let got = backend.ensure_subscription(&new).await.unwrap();
+        assert_eq!(got.vendor_id, winner.vendor_id);
+        faults.fail_next(Operation::GetSubscription, ErrorKind::NotFound, 1);
+        let theirs = NewSubscription::new(sub, key("globex"), plan);
+        let e = backend.ensure_subscription(&theirs).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert!(e.message().contains("acme"), "{e}");
+    }
 
     #[tokio::test]
     async fn paginate_walks_all_pages_and_stops() {

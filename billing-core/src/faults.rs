@@ -285,14 +285,27 @@ impl<B: BillingBackend> LayeredBackend for Faulty<B> {
         let call = self.inner.change_plan(key, plan, at);
         self.faults.run(Operation::ChangePlan, call).await
     }
+    /// A failure before the call rejects every event of the batch; a lost answer
+    /// ([`Faults::lose_answer_next`]) makes every outcome `Unknown`, as an HTTP backend reports
+    /// a batch whose answer was lost: the events were recorded, the caller cannot know. The
+    /// error is temporary exactly where resending is safe (`usage_dedup_by_event_id`).
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
-        let call = async { Ok(self.inner.record_usage(events).await) };
-        match self.faults.run(Operation::RecordUsage, call).await {
-            Ok(outcomes) => outcomes,
-            Err(e) => events
+        if let Some(e) = self.faults.take(Operation::RecordUsage, Timing::Before) {
+            return events
                 .iter()
                 .map(|_| EventOutcome::Rejected(e.clone()))
-                .collect(),
+                .collect();
+        }
+        let outcomes = self.inner.record_usage(events).await;
+        match self.faults.take(Operation::RecordUsage, Timing::After) {
+            Some(e) => {
+                let e = e.with_temporary(self.inner.capabilities().usage_dedup_by_event_id);
+                events
+                    .iter()
+                    .map(|_| EventOutcome::Unknown(e.clone()))
+                    .collect()
+            }
+            None => outcomes,
         }
     }
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
@@ -361,5 +374,50 @@ mod tests {
                 .iter()
                 .all(|o| o.error_kind() == Some(ErrorKind::Unavailable))
         );
+    }
+
+    /// A usage batch whose answer is lost is `Unknown`, never `Rejected` (the contract of
+    /// `record_usage`): the events were recorded, and resending is safe exactly where the
+    /// backend deduplicates event ids, which the error's temporariness says.
+    #[tokio::test]
+    async fn a_lost_usage_answer_is_unknown_and_temporary_only_where_resending_is_safe() {
+        use crate::{NewSubscription, PlanCode, SubscriptionStore, UsageQuery, UsageReader};
+        for dedup in [true, false] {
+            let mut caps = crate::Capabilities::full();
+            caps.usage_dedup_by_event_id = dedup;
+            let faults = Faults::new();
+            let b = InMemoryBackend::default()
+                .with_capabilities(caps)
+                .layer(FaultInjection::new(faults.clone()));
+            CustomerStore::create_customer(&b, &NewCustomer::new(key("c")))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let sub = SubscriptionKey::new("c-sub").unwrap_or_else(|e| panic!("{e}"));
+            let plan = PlanCode::new("starter-monthly").unwrap_or_else(|e| panic!("{e}"));
+            SubscriptionStore::create_subscription(
+                &b,
+                &NewSubscription::new(sub.clone(), key("c"), plan),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+            let metric = crate::MetricCode::new("api_calls").unwrap_or_else(|e| panic!("{e}"));
+            let event = UsageEvent::new(
+                crate::EventId::new("e").unwrap_or_else(|e| panic!("{e}")),
+                sub.clone(),
+                metric.clone(),
+                3.into(),
+            );
+            faults.lose_answer_next(Operation::RecordUsage, ErrorKind::Timeout, 1);
+            let outcomes = UsageRecorder::record_usage(&b, &[event]).await;
+            let EventOutcome::Unknown(e) = &outcomes[0] else {
+                panic!("a lost answer is unknown: {outcomes:?}");
+            };
+            assert_eq!(e.kind(), ErrorKind::Timeout);
+            assert_eq!(e.is_temporary(), dedup);
+            let usage = UsageReader::usage(&b, &UsageQuery::current(sub).metric(metric.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(usage.quantity(&metric), 3.into(), "recorded all the same");
+        }
     }
 }

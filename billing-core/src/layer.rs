@@ -137,6 +137,14 @@ pub trait LayeredBackend: Send + Sync + Debug {
         self.inner().capabilities()
     }
 
+    /// [`BillingBackend::check`].
+    ///
+    /// # Behavior
+    /// As the trait method; passes through unless overridden.
+    async fn check(&self) -> Result<()> {
+        self.inner().check().await
+    }
+
     /// [`CustomerStore::create_customer`].
     ///
     /// # Behavior
@@ -312,12 +320,16 @@ impl<T: LayeredBackend> UsageReader for T {
     }
 }
 
+#[async_trait]
 impl<T: LayeredBackend> BillingBackend for T {
     fn info(&self) -> BackendInfo {
         LayeredBackend::info(self)
     }
     fn capabilities(&self) -> &Capabilities {
         LayeredBackend::capabilities(self)
+    }
+    async fn check(&self) -> Result<()> {
+        LayeredBackend::check(self).await
     }
 }
 
@@ -434,5 +446,9 @@ impl<B: BillingBackend> LayeredBackend for WithErrorContext<B> {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
         let tag = self.tag(Operation::Usage);
         self.inner.usage(query).await.map_err(tag)
+    }
+    async fn check(&self) -> Result<()> {
+        let tag = self.tag(Operation::Check);
+        self.inner.check().await.map_err(tag)
     }
 }

@@ -5,7 +5,8 @@
 //! constructors and call the traits.
 
 use crate::customer::{Customer, NewCustomer};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::key::{CustomerKey, SubscriptionKey};
 use crate::page::{Cursor, PageRequest};
 
 pub use crate::customer::{MAX_EMAIL_LEN, MAX_NAME_CHARS, validate_email};
@@ -28,6 +29,18 @@ pub fn cursor_number(cursor: &Cursor) -> Result<u64> {
 /// `InvalidInput` if the limit is 0 or above [`crate::MAX_PAGE_LIMIT`].
 pub fn page_limit(request: &PageRequest, backend_max: u32) -> Result<u32> {
     crate::page::page_limit(request, backend_max)
+}
+
+/// The `AlreadyExists` error of a subscription key that is taken, naming whose subscription
+/// holds it when the vendor lets the backend know (`owner`), so a caller can tell its own
+/// subscription from another customer's.
+pub fn subscription_exists(key: &SubscriptionKey, owner: Option<&CustomerKey>) -> Error {
+    match owner {
+        Some(owner) => Error::already_exists(format!(
+            "subscription `{key}` already exists: it belongs to customer `{owner}`"
+        )),
+        None => Error::already_exists(format!("subscription `{key}` already exists")),
+    }
 }
 
 /// The customer a create returns when the vendor answers with no body: the fields sent, the
@@ -148,12 +161,16 @@ macro_rules! delegate_backend {
             }
         }
 
+        #[$crate::raw::async_trait]
         impl $crate::BillingBackend for $ty {
             fn info(&self) -> $crate::BackendInfo {
                 $crate::BillingBackend::info(&self.$field)
             }
             fn capabilities(&self) -> &$crate::Capabilities {
                 $crate::BillingBackend::capabilities(&self.$field)
+            }
+            async fn check(&self) -> $crate::Result<()> {
+                $crate::BillingBackend::check(&self.$field).await
             }
         }
     };

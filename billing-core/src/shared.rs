@@ -82,12 +82,16 @@ impl<B: UsageReader + ?Sized> UsageReader for Arc<B> {
     }
 }
 
+#[async_trait]
 impl<B: BillingBackend + ?Sized> BillingBackend for Arc<B> {
     fn info(&self) -> BackendInfo {
         (**self).info()
     }
     fn capabilities(&self) -> &Capabilities {
         (**self).capabilities()
+    }
+    async fn check(&self) -> Result<()> {
+        (**self).check().await
     }
 }
 

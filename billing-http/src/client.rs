@@ -14,7 +14,7 @@ use tracing::Instrument;
 use crate::auth::{Credentials, Prepared};
 use crate::config::HttpConfig;
 use crate::endpoint::Endpoint;
-use crate::errors::{VendorErrors, error_from_response};
+use crate::errors::{VendorErrors, error_from_response, wrong_base_url};
 use crate::request::ApiRequest;
 use crate::response::{ApiResponse, MAX_BODY_BYTES};
 use crate::retry::{Idempotency, server_delay};
@@ -132,14 +132,54 @@ impl HttpClient {
         self.inner.config.concurrency
     }
 
-    /// The error for a non-success response, parsed with the vendor's error format.
+    /// The error for a non-success response, parsed with the vendor's error format (see
+    /// [`error_from_response`]).
     pub fn error(&self, operation: Operation, response: &ApiResponse) -> Error {
         error_from_response(
             self.inner.backend,
             operation,
             response,
             self.inner.errors.as_ref(),
+            self.inner.endpoint.setting(),
         )
+    }
+
+    /// Checks, with `request` (a cheap authenticated read of a route that always exists), that
+    /// the base URL reaches the vendor's API and that the credentials are accepted: the
+    /// start-up check of every adapter.
+    ///
+    /// # Errors
+    /// - `Config` naming the base URL setting when the route answers 404, whatever the body
+    ///   (the URL reaches no API route).
+    /// - `Unauthenticated` naming the credential settings to check, on a 401.
+    /// - `Unavailable` or `Timeout` naming the base URL setting when the server could not be
+    ///   reached (after the `[http]` retries).
+    /// - The vendor's error for any other answer.
+    pub async fn check(&self, request: ApiRequest) -> Result<()> {
+        let request = request.route_always_exists();
+        match self.send_ok(request).await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Timeout) => {
+                let message = format!(
+                    "{}; check `{}` ({}) and that the server is up",
+                    e.message(),
+                    self.inner.endpoint.setting(),
+                    self.inner.endpoint.as_str()
+                );
+                let mut checked = Error::new(e.kind(), message).with_temporary(e.is_temporary());
+                if let Some(vendor) = e.vendor() {
+                    checked = checked.with_vendor(vendor.clone());
+                }
+                if let Some(backend) = e.backend() {
+                    checked = checked.with_backend(backend);
+                }
+                if let Some(operation) = e.operation() {
+                    checked = checked.with_operation(operation);
+                }
+                Err(checked.with_source(e))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends the request and returns a success response, or the vendor's error for any other.
@@ -229,8 +269,10 @@ impl HttpClient {
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match ended {
-            Ended::Attempted(outcome) if gave_up => self.finish(Attempt::last(outcome, earlier)),
-            Ended::Attempted(outcome) => self.finish(outcome),
+            Ended::Attempted(outcome) if gave_up => {
+                self.finish(&request, Attempt::last(outcome, earlier))
+            }
+            Ended::Attempted(outcome) => self.finish(&request, outcome),
             Ended::Queued => Err(self.queued_too_long(&request)),
             Ended::Closed => Err(Error::unexpected("HTTP client is shut down")),
         }
@@ -288,8 +330,29 @@ impl HttpClient {
         .with_source(crate::outcome::NeverSent)
     }
 
-    fn finish(&self, outcome: Attempt) -> Result<ApiResponse> {
+    /// The call's result: the response, unless it is a 404 that shows the URL reaches no API
+    /// route (any 404 to a route that always exists, or one whose body is not the vendor's
+    /// not-found answer), which is the `Config` error naming the base URL whatever the adapter
+    /// would make of a 404.
+    fn finish(&self, request: &ApiRequest, outcome: Attempt) -> Result<ApiResponse> {
         match outcome {
+            Attempt::Response(r) if r.status == http::StatusCode::NOT_FOUND => {
+                let errors = self.inner.errors.as_ref();
+                let mut detail = errors.detail(r.status, &r.body);
+                detail.status = Some(r.status.as_u16());
+                if request.route_always_exists || !errors.is_not_found_body(&r.body, &detail) {
+                    let path = request.url.path();
+                    return Err(wrong_base_url(
+                        self.inner.endpoint.setting(),
+                        errors,
+                        Some((&request.method, path)),
+                        detail,
+                    )
+                    .with_backend(self.inner.backend)
+                    .with_operation(request.operation));
+                }
+                Ok(r)
+            }
             Attempt::Response(r) => Ok(r),
             Attempt::Transport(e, _) | Attempt::Final(e) => Err(e),
         }

@@ -21,6 +21,24 @@ use serde::{Deserialize, Serialize};
 /// assert!(http.validate().is_ok());
 /// ```
 ///
+/// # What the client retries, and for how long
+/// Every call (one trait method's request) is retried here, before its error reaches the
+/// application, when it is safe to send again (reads, idempotent writes, usage on vendors that
+/// deduplicate event ids; otherwise only a connection that was refused) and failed on a
+/// connection error, a timeout, 429, 502, 503, 504 or an unstructured 500: at most
+/// [`max_retries`](HttpConfig::max_retries) more times (4), waiting
+/// [`retry_base_delay_ms`](HttpConfig::retry_base_delay_ms) (100 ms) doubling, plus up to as
+/// much again of jitter, or
+/// the vendor's `Retry-After` / `X-RateLimit-Reset`, each wait at most
+/// [`max_retry_delay_ms`](HttpConfig::max_retry_delay_ms) (20 s), and all of it within
+/// [`total_budget_ms`](HttpConfig::total_budget_ms) (60 s). With these defaults, a vendor
+/// answering 429 without `Retry-After` is tried 5 times over 1.5 to 3 s before the caller
+/// sees `RateLimited` (4 to 4.6 s when it asks for a second each time).
+///
+/// An application's own retries, and `billing::outbox`'s, come on top of these: each of their
+/// attempts is a whole call. Keep their attempts few and their delays long (seconds to
+/// minutes), or lower `max_retries` (to 0: no retries here at all) when the caller retries.
+///
 /// The transport can be set as object_store's client options set it: a proxy
 /// ([`HttpConfig::proxy_url`]), extra root certificates, a user agent, or a whole
 /// `reqwest::Client` of the caller's ([`HttpConfig::with_client`]).
@@ -32,13 +50,15 @@ pub struct HttpConfig {
     pub timeout_ms: u64,
     /// Time allowed to establish a connection.
     pub connect_timeout_ms: u64,
-    /// Retries after the first attempt, for requests that are safe to retry.
+    /// Retries after the first attempt, for requests that are safe to retry (see "What the
+    /// client retries"): an error reaches the caller after up to this many more attempts.
     pub max_retries: u32,
     /// First backoff delay; it doubles on each retry, with jitter.
     pub retry_base_delay_ms: u64,
     /// Longest single wait, including a server's `Retry-After` or `X-RateLimit-Reset`.
     pub max_retry_delay_ms: u64,
-    /// Total time budget for one call, all attempts and waits included.
+    /// Total time budget for one call, all attempts and waits included: the longest a call
+    /// can take before its error reaches the caller.
     pub total_budget_ms: u64,
     /// Most requests in flight at once per backend.
     pub concurrency: usize,

@@ -6,10 +6,12 @@ use std::net::IpAddr;
 use billing_core::{Error, Result};
 use url::{Host, Url};
 
-/// A validated base URL such as `https://api.getlago.com/api/v1`.
+/// A validated base URL such as `https://api.getlago.com/api/v1`, and the setting it came from
+/// (`lago.base_url`), which errors about a URL that reaches no API name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     base: Url,
+    setting: String,
 }
 
 impl Endpoint {
@@ -53,7 +55,38 @@ impl Endpoint {
                 "must be an absolute URL with a host",
             ));
         }
-        Ok(Self { base })
+        Ok(Self {
+            base,
+            setting: setting.to_owned(),
+        })
+    }
+
+    /// Checks that the path of a base URL ends in `suffix` (ignoring a trailing `/`, a query
+    /// and a fragment): `/api/v1` for vendors whose every route lives there, so a base URL
+    /// missing it is refused at start-up rather than met as a 404 on every call.
+    ///
+    /// # Errors
+    /// A `Config` error naming `setting`, with `example`.
+    pub fn require_suffix(setting: &str, raw: &str, suffix: &str, example: &str) -> Result<()> {
+        let path = raw
+            .trim()
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        if path.ends_with(suffix) {
+            Ok(())
+        } else {
+            Err(Error::config(
+                setting,
+                format!("must end in {suffix} (for example {example})"),
+            ))
+        }
+    }
+
+    /// The setting the URL came from (`lago.base_url`).
+    pub fn setting(&self) -> &str {
+        &self.setting
     }
 
     /// The base URL as configured.
@@ -145,6 +178,34 @@ mod tests {
         assert!(Endpoint::parse("x", "ftp://h/", false).is_err());
         assert!(Endpoint::parse("x", "https://u:p@h/", false).is_err());
         assert!(Endpoint::parse("x", "not a url", false).is_err());
+    }
+
+    #[test]
+    fn a_required_suffix_is_checked_on_the_path() {
+        let ok = [
+            "https://h/api/v1",
+            "https://h/api/v1/",
+            "http://127.0.0.1:3/x/api/v1",
+        ];
+        for raw in ok {
+            assert!(
+                Endpoint::require_suffix("s", raw, "/api/v1", "e").is_ok(),
+                "{raw}"
+            );
+        }
+        for raw in [
+            "https://h",
+            "https://h/",
+            "https://h/api",
+            "https://h/api/v1/x",
+            "",
+        ] {
+            let e = Endpoint::require_suffix("lago.base_url", raw, "/api/v1", "e").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.message().contains("lago.base_url"), "{e}");
+        }
+        let e = Endpoint::parse("lago.base_url", "https://h/api/v1", false).unwrap();
+        assert_eq!(e.setting(), "lago.base_url");
     }
 
     #[test]

@@ -11,7 +11,10 @@
 //!   whose every path segment is percent-encoded, so a key can never reach another endpoint
 //!   ([`Endpoint::url_escaping_dots`] also encodes `.`, for Rails-style routes).
 //! - [`VendorErrors`]: each adapter's lenient error-body parser, plus the shared
-//!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping.
+//!   status-to-[`ErrorKind`](billing_core::ErrorKind) mapping and the rules decided once for
+//!   every vendor: a 404 that is not the vendor's own not-found answer is a `Config` error
+//!   naming the base URL ([`wrong_base_url`]), and a 401 names the credential settings.
+//!   [`HttpClient::check`] is the start-up check built on them.
 //! - [`HttpConfig`]: the `[http]` configuration section.
 //! - [`ordered_fanout`] for bounded concurrent work, [`KeyCache`] for key-to-id lookups,
 //!   [`KeyedLocks`] to serialize read-then-write operations per key,
@@ -43,7 +46,7 @@ pub use dots::encode_segment_strict;
 pub use endpoint::{Endpoint, is_loopback};
 pub use errors::{
     MAX_VENDOR_MESSAGE_CHARS, VendorErrors, error_from_response, kind_for_status, retryable_status,
-    shorten,
+    shorten, wrong_base_url,
 };
 pub use fanout::ordered_fanout;
 pub use locks::{KeyGuard, KeyedLocks};

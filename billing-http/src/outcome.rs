@@ -84,6 +84,9 @@ mod tests {
         fn detail(&self, status: http::StatusCode, _: &[u8]) -> VendorDetail {
             VendorDetail::status(status.as_u16())
         }
+        fn is_not_found_body(&self, _: &[u8], _: &VendorDetail) -> bool {
+            true
+        }
     }
 
     fn client(base: &str) -> HttpClient {

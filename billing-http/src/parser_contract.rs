@@ -41,7 +41,13 @@ pub fn check_vendor_errors(
         headers: HeaderMap::new(),
         body: body.to_vec().into(),
     };
-    let error = error_from_response(backend, Operation::GetCustomer, &response, parser);
+    let error = error_from_response(
+        backend,
+        Operation::GetCustomer,
+        &response,
+        parser,
+        "test.base_url",
+    );
     let _ = (error.to_string(), format!("{error:?}"));
     Ok(())
 }
@@ -60,6 +66,9 @@ mod tests {
         fn detail(&self, status: StatusCode, body: &[u8]) -> VendorDetail {
             VendorDetail::status(status.as_u16())
                 .with_message(String::from_utf8_lossy(body).into_owned())
+        }
+        fn is_not_found_body(&self, _body: &[u8], _detail: &VendorDetail) -> bool {
+            true
         }
     }
 

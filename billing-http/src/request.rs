@@ -21,6 +21,7 @@ pub struct ApiRequest {
     pub(crate) body: Option<(HeaderValue, Bytes)>,
     pub(crate) idempotency: Idempotency,
     pub(crate) operation: Operation,
+    pub(crate) route_always_exists: bool,
 }
 
 impl ApiRequest {
@@ -40,6 +41,7 @@ impl ApiRequest {
             body: None,
             idempotency,
             operation,
+            route_always_exists: false,
         }
     }
 
@@ -83,6 +85,15 @@ impl ApiRequest {
     /// deduplicates, a create whose duplicate is detected and mapped to success).
     pub fn idempotency(mut self, idempotency: Idempotency) -> Self {
         self.idempotency = idempotency;
+        self
+    }
+
+    /// Declares that this route exists whenever the base URL is right (a list of a collection,
+    /// a catalog read): a 404 to it, whatever its body, then means the base URL is wrong and
+    /// is reported as such (a `Config` error naming it), never as `NotFound`. Lists and the
+    /// start-up check ([`crate::HttpClient::check`]) say so.
+    pub fn route_always_exists(mut self) -> Self {
+        self.route_always_exists = true;
         self
     }
 

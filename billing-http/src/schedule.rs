@@ -227,4 +227,44 @@ mod tests {
             "0 s and 20 s attempts"
         );
     }
+
+    /// The figures the documentation gives (`HttpConfig`, `Error::is_temporary`,
+    /// `record_usage`): with the default `[http]`, a 429 reaches the caller after 5 attempts,
+    /// over 1.5 to 3 s of backoff (each wait doubles, plus up to as much again of jitter)
+    /// without `Retry-After`, and over 4 to 4.6 s when the vendor asks for a second each time.
+    #[tokio::test(start_paused = true)]
+    async fn the_documented_default_retries_hold() {
+        let config = HttpConfig::default();
+        let limiter = Semaphore::new(config.concurrency);
+        for (server_wait, low, high) in [
+            (None, 1_500, 3_000),
+            (Some(Duration::from_secs(1)), 4_000, 4_600),
+        ] {
+            let attempts = std::sync::atomic::AtomicU32::new(0);
+            let start = Instant::now();
+            let schedule = Schedule {
+                limiter: &limiter,
+                config: &config,
+                backend: "test",
+                operation: Operation::RecordUsage,
+            };
+            let ended = schedule
+                .run(
+                    |_timeout| {
+                        attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        async { 429_u16 }
+                    },
+                    |_| Next::Retry {
+                        reason: "status 429".into(),
+                        server_wait,
+                    },
+                )
+                .await;
+            let took = start.elapsed();
+            assert!(matches!(ended, Ended::Attempted(429)));
+            assert_eq!(attempts.into_inner(), config.max_retries + 1);
+            let ms = took.as_millis();
+            assert!((low..=high).contains(&ms), "{server_wait:?}: {took:?}");
+        }
+    }
 }

@@ -75,6 +75,9 @@ impl billing_http::VendorErrors for PlainErrors {
     fn detail(&self, _: StatusCode, _: &[u8]) -> VendorDetail {
         VendorDetail::default()
     }
+    fn is_not_found_body(&self, _: &[u8], _: &VendorDetail) -> bool {
+        true
+    }
 }
 
 fn client(base: &str, config: HttpConfig) -> HttpClient {

@@ -5,24 +5,14 @@ use std::path::Path;
 
 use billing_core::{Error, Result};
 use billing_http::HttpConfig;
+
+use crate::env_vars::{self, SECTIONS};
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use serde::{Deserialize, Serialize};
 
 /// The environment variable prefix: `BILLING_PROVIDER`, `BILLING_LAGO_API_KEY`, ...
 pub const ENV_PREFIX: &str = "BILLING_";
-
-/// Top-level keys a configuration may have. Vendor sections are accepted (and ignored) even when
-/// their adapter is not compiled in, so one file serves builds with different features.
-const SECTIONS: &[&str] = &[
-    "provider",
-    "http",
-    "lago",
-    "killbill",
-    "billabear",
-    "cutover",
-    "outbox",
-];
 
 /// Which backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,7 +193,12 @@ impl BillingConfig {
                 "configuration file not found",
             ));
         }
-        Self::extract(Figment::new().merge(Toml::file(path)).merge(env()))
+        Self::extract(
+            Figment::new()
+                .merge(Toml::file(path))
+                .merge(env_vars::provider()),
+            true,
+        )
     }
 
     /// Reads only a TOML file.
@@ -218,7 +213,7 @@ impl BillingConfig {
                 "configuration file not found",
             ));
         }
-        Self::extract(Figment::new().merge(Toml::file(path)))
+        Self::extract(Figment::new().merge(Toml::file(path)), false)
     }
 
     /// Parses TOML text.
@@ -226,19 +221,29 @@ impl BillingConfig {
     /// # Errors
     /// A `Config` error naming the setting.
     pub fn from_toml_str(toml: &str) -> Result<Self> {
-        Self::extract(Figment::new().merge(Toml::string(toml)))
+        Self::extract(Figment::new().merge(Toml::string(toml)), false)
     }
 
     /// Reads only `BILLING_*` environment variables.
     ///
+    /// Only variables that name a setting are read (`BILLING_LAGO_API_KEY` is `lago.api_key`).
+    /// Others under the prefix, such as an application's own `BILLING_LAGO_WEBHOOK_SECRET` or
+    /// `BILLING_TEST_*`, are left alone: they never break start-up (unknown keys in a TOML file,
+    /// which the library owns, are still errors).
+    ///
     /// # Errors
-    /// A `Config` error naming the setting (e.g. `provider` when `BILLING_PROVIDER` is unset).
+    /// A `Config` error naming the setting (e.g. `provider` when `BILLING_PROVIDER` is unset);
+    /// variables of a section that name none of its settings (a typo such as
+    /// `BILLING_LAGO_API_KYE`) are named in the message.
     pub fn from_env() -> Result<Self> {
-        Self::extract(Figment::new().merge(env()))
+        Self::extract(Figment::new().merge(env_vars::provider()), true)
     }
 
-    /// Extracts from the merged sources (figment stays out of the public API).
-    fn extract(figment: Figment) -> Result<Self> {
+    /// Extracts from the merged sources (figment stays out of the public API); `with_env` says
+    /// whether they include the environment, whose ignored variables then hint at a missing
+    /// setting.
+    fn extract(figment: Figment, with_env: bool) -> Result<Self> {
+        let figment_error = |e| figment_error(e, with_env);
         let keys: std::collections::BTreeMap<String, figment::value::Value> =
             figment.extract().map_err(figment_error)?;
         if let Some(unknown) = keys.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
@@ -256,48 +261,65 @@ impl BillingConfig {
     }
 }
 
-/// The `BILLING_*` environment variables, mapped to settings: `BILLING_LAGO_API_KEY` is
-/// `lago.api_key`. Variables outside the known sections (such as `BILLING_TEST_*`) are ignored.
-fn env() -> Env {
-    Env::prefixed(ENV_PREFIX).filter_map(|key| {
-        let k = key.as_str().to_ascii_lowercase();
-        if k == "provider" {
-            return Some(k.into());
-        }
-        SECTIONS.iter().find_map(|section| {
-            let rest = k.strip_prefix(section)?.strip_prefix('_')?;
-            Some(format!("{section}.{rest}").into())
-        })
-    })
-}
-
-fn figment_error(e: figment::Error) -> Error {
+fn figment_error(e: figment::Error, with_env: bool) -> Error {
+    use figment::error::Kind;
+    // figment's path ends at the section for a missing field: name the setting in full
+    // (`lago.api_key`), once.
     let mut path = e.path.clone();
-    // A missing setting is named in full: `lago.api_key`, not `lago`.
-    if let figment::error::Kind::MissingField(field) = &e.kind {
+    if let Kind::MissingField(field) = &e.kind {
         path.push(field.to_string());
     }
-    let path = if path.is_empty() {
+    let setting = if path.is_empty() {
         "configuration".to_owned()
     } else {
         path.join(".")
     };
     // figment's "invalid type/value" messages quote the value found, which may be a secret:
-    // keep only what was expected.
-    use figment::error::Kind;
-    if let Kind::MissingField(field) = &e.kind {
-        // Name the missing setting itself: `billabear.api_key`, not `billabear`.
-        let setting = if e.path.is_empty() {
-            field.to_string()
-        } else {
-            format!("{path}.{field}")
-        };
-        return Error::config(&setting, "missing setting");
-    }
+    // keep only what was expected. Its own lists are quoted item by item inside a quoted
+    // whole, so they are written here plainly.
     let problem = match &e.kind {
+        Kind::MissingField(_) => missing(&setting, with_env),
         Kind::InvalidType(_, expected) => format!("invalid type: expected {expected}"),
         Kind::InvalidValue(_, expected) => format!("invalid value: expected {expected}"),
+        Kind::UnknownVariant(found, expected) => {
+            format!(
+                "unknown value {found:?}; expected one of {}",
+                expected.join(", ")
+            )
+        }
+        Kind::UnknownField(_, expected) => {
+            format!("unknown setting; expected one of {}", expected.join(", "))
+        }
         other => other.to_string(),
     };
-    Error::config(&path, problem)
+    Error::config(&setting, problem)
+}
+
+/// The problem of a missing setting: where it can come from, and, when the environment was
+/// read, the variables of its section that were left alone because they name no setting (a
+/// typo such as `BILLING_LAGO_API_KYE`).
+fn missing(setting: &str, with_env: bool) -> String {
+    let mut problem = format!("missing: set it, or {}", env_name(setting));
+    let section = setting.split('.').next().unwrap_or(setting);
+    let prefix = format!("{}_", env_name(section));
+    let typos: Vec<String> = if with_env {
+        env_vars::ignored()
+            .into_iter()
+            .filter(|v| v.to_ascii_uppercase().starts_with(&prefix))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !typos.is_empty() {
+        problem.push_str(&format!(
+            " ({} set, but not a setting of [{section}])",
+            typos.join(", ")
+        ));
+    }
+    problem
+}
+
+/// The environment variable of a setting: `lago.api_key` is `BILLING_LAGO_API_KEY`.
+pub(crate) fn env_name(setting: &str) -> String {
+    format!("{ENV_PREFIX}{}", setting.replace('.', "_")).to_ascii_uppercase()
 }

@@ -51,6 +51,27 @@ pub fn connect(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
     }
 }
 
+/// [`connect`], then [`BillingBackend::check`]: the backend is returned only once the vendor
+/// has answered one cheap authenticated request, so a wrong key, secret, tenant or URL stops
+/// the application at start-up with an error naming the setting.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> billing::Result<()> {
+/// let config = billing::BillingConfig::from_toml_str(r#"provider = "memory""#)?;
+/// let backend = billing::connect_checked(&config).await?;
+/// # let _ = backend; Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`connect`]'s, then the check's: `Config` naming the base URL setting when the URL reaches
+/// no API route, `Unauthenticated` naming the credential settings the vendor refused,
+/// `Unavailable` or `Timeout` naming the base URL setting when the server cannot be reached.
+pub async fn connect_checked(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
+    let backend = connect(config)?;
+    backend.check().await?;
+    Ok(backend)
+}
+
 /// `provider = "cutover"`: the two vendors the `[cutover]` section names, each built from its
 /// own section of the same configuration, and the plan file.
 fn cutover(config: &BillingConfig) -> Result<Arc<dyn BillingBackend>> {
@@ -113,7 +134,7 @@ fn missing_section(provider: Provider) -> Error {
         .map_or(&[][..], |(_, s)| *s);
     let env: Vec<String> = settings
         .iter()
-        .map(|s| format!("{}{}_{}", crate::ENV_PREFIX, section, s).to_ascii_uppercase())
+        .map(|s| crate::config::env_name(&format!("{section}.{s}")))
         .collect();
     let first = settings.first().copied().unwrap_or("base_url");
     Error::config(

@@ -22,7 +22,8 @@
 //!
 //! # What is here
 //! - **Start-up:** [`BillingConfig`] (from TOML, the environment, or typed constructors),
-//!   [`connect`], [`HttpConfig`].
+//!   [`connect`], [`connect_checked`] (connect, then [`BillingBackend::check`]: one cheap
+//!   authenticated request, whose error names the setting to fix), [`HttpConfig`].
 //! - **The traits** a backend implements, [`BillingBackend`] as a whole (bring them into scope
 //!   with [`prelude`]), and [`BillingExt`] (streams over every page, get-or-create, one event,
 //!   layering).
@@ -40,20 +41,21 @@
 //!   subscriptions between backends.
 //! - **The adapters** (features `lago`, `killbill`, `billabear`), each also usable on its own.
 //!
-//! Backend and layer authors find the helpers the adapters share in [`raw`]; applications never
-//! need them.
+//! Backend and layer authors find the helpers the adapters share in [`raw`] and the
+//! [`macro@async_trait`] attribute re-exported; applications never need anything else.
 #![deny(missing_docs)]
 
 mod config;
 mod connect;
 pub mod cutover;
 mod durable;
+mod env_vars;
 pub mod layers;
 pub mod migrate;
 pub mod outbox;
 
 pub use config::{BillingConfig, ENV_PREFIX, Provider};
-pub use connect::{connect, is_compiled_in};
+pub use connect::{connect, connect_checked, is_compiled_in};
 
 // The traits.
 pub use billing_core::{
@@ -80,9 +82,18 @@ pub use billing_core::{
 // Money and pages.
 pub use billing_core::{Currency, Cursor, MAX_PAGE_LIMIT, Money, Page, PageRequest};
 // The in-memory backend.
+/// The attribute the backend traits and [`layers::LayeredBackend`] are written with, so a layer
+/// or a backend of the application's needs no other dependency: `#[billing::async_trait]`.
+pub use async_trait::async_trait;
 pub use billing_core::InMemoryBackend;
 pub use billing_core::{catalog, memory, raw};
-/// Re-exported so users need not depend on these crates to build quantities and timestamps.
+/// Re-exported as modules, so users need not depend on these crates to build quantities and
+/// timestamps: `billing::chrono::Utc`, `billing::rust_decimal::Decimal`. Their items are not
+/// items of `billing` itself:
+///
+/// ```compile_fail
+/// use billing::Utc;
+/// ```
 pub use billing_core::{chrono, rust_decimal};
 /// The HTTP client crate, for [`HttpConfig::with_client`].
 pub use billing_http::reqwest;

@@ -116,6 +116,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             "subscription_list_unknown_customer_not_found",
             subscriptions::list_unknown_customer_not_found,
         ),
+        (
+            "subscription_ensure_is_get_or_create",
+            subscriptions::ensure_is_get_or_create,
+        ),
         ("subscription_cancel_now", subscriptions::cancel_now),
         (
             "subscription_cancel_at_period_end",
@@ -182,6 +186,10 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             usage::large_batch_is_chunked,
         ),
         ("usage_per_subscription", usage::per_subscription),
+        (
+            "usage_amounts_follow_the_capability",
+            usage::amounts_follow_the_capability,
+        ),
         ("usage_backdated_events", usage::backdated_events),
         ("usage_unsupported_periods", usage::unsupported_periods),
         ("bad_keys_are_invalid", bad_input::bad_keys_are_invalid),
@@ -195,6 +203,7 @@ pub fn all() -> Vec<(&'static str, Scenario)> {
             "errors_name_backend_and_operation",
             errors::errors_name_backend_and_operation,
         ),
+        ("errors_name_the_key", errors::errors_name_the_key),
     ]
 }
 
@@ -245,6 +254,9 @@ macro_rules! conformance_suite {
         #[case::subscription_list_unknown_customer_not_found(
             $crate::subscriptions::list_unknown_customer_not_found
         )]
+        #[case::subscription_ensure_is_get_or_create(
+            $crate::subscriptions::ensure_is_get_or_create
+        )]
         #[case::subscription_cancel_now($crate::subscriptions::cancel_now)]
         #[case::subscription_cancel_at_period_end($crate::subscriptions::cancel_at_period_end)]
         #[case::subscription_cancel_twice_is_idempotent(
@@ -278,6 +290,7 @@ macro_rules! conformance_suite {
         #[case::usage_unknown_metric($crate::usage::unknown_metric)]
         #[case::usage_large_batch_is_chunked($crate::usage::large_batch_is_chunked)]
         #[case::usage_per_subscription($crate::usage::per_subscription)]
+        #[case::usage_amounts_follow_the_capability($crate::usage::amounts_follow_the_capability)]
         #[case::usage_backdated_events($crate::usage::backdated_events)]
         #[case::usage_unsupported_periods($crate::usage::unsupported_periods)]
         #[case::bad_keys_are_invalid($crate::bad_input::bad_keys_are_invalid)]
@@ -289,6 +302,7 @@ macro_rules! conformance_suite {
         #[case::errors_name_backend_and_operation(
             $crate::errors::errors_name_backend_and_operation
         )]
+        #[case::errors_name_the_key($crate::errors::errors_name_the_key)]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         $(#[$attr])*
         async fn conformance(#[case] scenario: $crate::Scenario) {

@@ -438,3 +438,55 @@ pub fn change_plan_errors(ctx: &Ctx) -> BoxFuture<'_, ()> {
         }
     })
 }
+
+/// `ensure_subscription` creates once, then returns the same subscription; a key held by
+/// another customer, or by this customer on another plan, is a `Conflict` naming what differs,
+/// and nothing is created or changed.
+pub fn ensure_is_get_or_create(ctx: &Ctx) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        ctx.create_customer("ens-owner").await;
+        ctx.create_customer("ens-other").await;
+        let key = ctx.subscription_key("ens-key");
+        let new = NewSubscription::new(key.clone(), ctx.customer_key("ens-owner"), ctx.starter())
+            .currency(billing::Currency::USD)
+            .interval(billing::BillingInterval::Monthly);
+        let first = ctx.backend().ensure_subscription(&new).await.unwrap();
+        assert_eq!(first.key, key);
+        let second = ctx.backend().ensure_subscription(&new).await.unwrap();
+        assert_eq!(second.vendor_id, first.vendor_id, "the same subscription");
+        assert_eq!(second.customer, first.customer);
+
+        let other = ctx.customer_key("ens-other");
+        let theirs = NewSubscription::new(key.clone(), other.clone(), ctx.starter());
+        let e = assert_kind(
+            ctx.backend().ensure_subscription(&theirs).await,
+            ErrorKind::Conflict,
+        );
+        assert!(
+            e.message().contains(ctx.customer_key("ens-owner").as_str()),
+            "{e}"
+        );
+        let other_plan = NewSubscription::new(key.clone(), new.customer.clone(), ctx.pro());
+        let e = assert_kind(
+            ctx.backend().ensure_subscription(&other_plan).await,
+            ErrorKind::Conflict,
+        );
+        assert!(e.message().contains(ctx.pro().as_str()), "{e}");
+        assert!(e.message().contains(ctx.starter().as_str()), "{e}");
+
+        let held = ctx.backend().get_subscription(&key).await.unwrap();
+        assert_eq!(
+            (held.customer, held.plan),
+            (new.customer.clone(), ctx.starter())
+        );
+        let page = ctx
+            .backend()
+            .list_subscriptions(&other, &PageRequest::first(10))
+            .await
+            .unwrap();
+        assert!(
+            page.items.is_empty(),
+            "nothing created for the other customer"
+        );
+    })
+}

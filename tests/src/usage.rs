@@ -64,6 +64,42 @@ pub fn record_single_and_read(ctx: &Ctx) -> BoxFuture<'_, ()> {
     })
 }
 
+/// With `usage_amounts`, the line of a metric the plan charges carries the vendor's price of
+/// the usage, in the plan's currency; without, every line's amount is `None`.
+pub fn amounts_follow_the_capability(ctx: &Ctx) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let s = ctx.subscribed("priced", ctx.starter()).await;
+        let e = ctx.event("p1", &s.key, ctx.api_calls(), "300");
+        ctx.backend().record_one(&e).await.unwrap();
+        let mut q = UsageQuery::current(s.key.clone()).metric(ctx.api_calls());
+        if !ctx.caps().usage_current_period {
+            let now = Utc::now();
+            q = UsageQuery::range(
+                s.key.clone(),
+                now - Duration::days(1),
+                now + Duration::days(1),
+            )
+            .metric(ctx.api_calls());
+        }
+        let summary = ctx
+            .usage_until(&q, |u| u.quantity(&ctx.api_calls()) == dec("300"))
+            .await;
+        let line = &summary.lines[0];
+        if ctx.caps().usage_amounts {
+            let amount = line
+                .amount
+                .unwrap_or_else(|| panic!("a priced line: {summary:?}"));
+            assert!(amount.minor > 0, "{amount:?}");
+            assert_eq!(amount.currency, billing::Currency::USD);
+        } else {
+            assert!(
+                summary.lines.iter().all(|l| l.amount.is_none()),
+                "{summary:?}"
+            );
+        }
+    })
+}
+
 /// A batch gets one outcome per event, in order; bad events do not stop good ones.
 pub fn batch_outcomes_in_order(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
@@ -317,7 +353,8 @@ pub fn large_batch_is_chunked(ctx: &Ctx) -> BoxFuture<'_, ()> {
 
 /// Two subscriptions of one customer on plans metering the same metric: with
 /// `usage_per_subscription`, each one's usage counts only its own events; without, a query is
-/// refused with `Unsupported` rather than answered with the customer's total.
+/// a `Conflict` (the customer's state, not a missing capability) rather than a figure that
+/// mixes both; a subscription of the customer on another metric still answers.
 pub fn per_subscription(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let a = ctx.subscribed("twosubs", ctx.starter()).await;
@@ -344,7 +381,8 @@ pub fn per_subscription(ctx: &Ctx) -> BoxFuture<'_, ()> {
             assert_eq!(ub.quantity(&ctx.api_calls()), dec("5"), "only b's events");
         } else {
             for s in [&a.key, &b.key] {
-                assert_kind(ctx.backend().usage(&query(s)).await, ErrorKind::Unsupported);
+                let e = assert_kind(ctx.backend().usage(&query(s)).await, ErrorKind::Conflict);
+                assert!(e.message().contains(ctx.api_calls().as_str()), "{e}");
             }
         }
     })

@@ -54,13 +54,18 @@ impl BillaBear {
         let customer_id = self.customer_id(op, &new.customer).await?;
         let plan = self.find_plan(op, &new.plan).await?;
         // No idempotency key and no lookup by metadata: make sure the key is unused first.
-        if self.subscriptions.get(&new.key).is_some()
-            || self.scan_subscriptions(op, &new.key).await?.is_some()
-        {
-            return Err(Error::already_exists(format!(
-                "subscription `{}` already exists",
-                new.key
-            )));
+        let existing = match self.subscriptions.get(&new.key) {
+            Some(entry) => Some(entry),
+            None => self
+                .scan_subscriptions(op, &new.key)
+                .await?
+                .map(|(_, entry)| entry),
+        };
+        if let Some(entry) = existing {
+            return Err(billing_core::raw::subscription_exists(
+                &new.key,
+                entry.customer.as_ref(),
+            ));
         }
         let price = convert::choose_price(&plan, currency.map(|c| c.code()), schedule)?;
         let body = wire::StartSubscription {

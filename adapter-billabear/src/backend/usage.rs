@@ -191,7 +191,7 @@ impl BillaBear {
             return Err(Error::not_found(format!("no metric `{m}`")));
         }
         let Some(period) = subscription.current_period else {
-            return Err(Error::unsupported(format!(
+            return Err(Error::conflict(format!(
                 "subscription `{}` has ended; BillaBear's cost estimate covers only running \
                      subscriptions",
                 query.subscription
@@ -225,11 +225,14 @@ impl BillaBear {
                             .ok()
                             .map(|c| Money::from_minor(one.amount, c)),
                     ),
-                    _ => {
-                        return Err(Error::unsupported(format!(
-                            "another running subscription of customer `{customer}` meters \
-                                 `{}`, and BillaBear counts usage per customer and metric",
-                            metric.code
+                    several => {
+                        return Err(Error::conflict(format!(
+                            "customer `{customer}` has {} running subscriptions metering `{}`: \
+                             BillaBear keeps one usage counter per customer and metric, which \
+                             then counts neither `{}` alone nor their sum",
+                            several.len(),
+                            metric.code,
+                            query.subscription
                         )));
                     }
                 };

@@ -111,11 +111,16 @@ impl KillBill {
         // A duplicate key would reach the database's unique index and come back as a 500 with
         // the database's own text, so it is looked up first.
         match self.subscription_by_key(op, &new.key).await {
-            Ok(_) => {
-                return Err(Error::already_exists(format!(
-                    "subscription `{}` already exists",
-                    new.key
-                )));
+            Ok((existing, _)) => {
+                // Whose it is: one read of the account unless it is cached.
+                let owner = match existing.account_id.as_deref() {
+                    Some(id) => self.account_ref(op, id).await.ok().map(|a| a.key),
+                    None => None,
+                };
+                return Err(billing_core::raw::subscription_exists(
+                    &new.key,
+                    owner.as_ref(),
+                ));
             }
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),

@@ -42,6 +42,7 @@ impl Lago {
             let list: wire::SubscriptionList = pager::fetch(
                 &self.client,
                 op,
+                pager::Route::Nested,
                 self.customer_url(key, &["subscriptions"])?,
                 &filters,
                 position,
@@ -167,6 +168,7 @@ impl CustomerStore for Lago {
         let list: wire::CustomerList = pager::fetch(
             &self.client,
             op,
+            pager::Route::Collection,
             self.url(&["customers"])?,
             &[],
             cursor.position,

@@ -176,6 +176,7 @@ impl Lago {
         input: wire::SubscriptionInput,
         op: Operation,
     ) -> Result<Subscription> {
+        let plan = input.plan_code.clone();
         let request = ApiRequest::new(op, Method::POST, self.url(&["subscriptions"])?)
             .json(&wire::SubscriptionBody {
                 subscription: input,
@@ -199,7 +200,13 @@ impl Lago {
             }
         }
         if !response.is_success() {
-            return Err(self.client.error(op, &response));
+            let error = self.client.error(op, &response);
+            if error.vendor().and_then(|v| v.code.as_deref()) == Some("plan_not_found") {
+                // Lago's answer names no plan: say which one.
+                let detail = error.vendor().cloned().unwrap_or_default();
+                return Err(Error::not_found(format!("no plan `{plan}`")).with_vendor(detail));
+            }
+            return Err(error);
         }
         self.subscription_answer(&response)
     }
@@ -217,11 +224,13 @@ impl SubscriptionStore for Lago {
         }
         // Lago only refuses a key that is active elsewhere, and returns the existing row for the
         // same customer and plan: check the key in every status.
-        if !self.subscription_rows(&new.key, op).await?.is_empty() {
-            return Err(Error::already_exists(format!(
-                "a subscription with key `{}` exists",
-                new.key
-            )));
+        if let Some((row, _)) = self.subscription_rows(&new.key, op).await?.first() {
+            let owner =
+                (row.external_customer_id.as_deref()).and_then(|c| CustomerKey::new(c).ok());
+            return Err(billing_core::raw::subscription_exists(
+                &new.key,
+                owner.as_ref(),
+            ));
         }
         let input = wire::SubscriptionInput {
             external_customer_id: new.customer.as_str().to_owned(),
@@ -259,6 +268,7 @@ impl SubscriptionStore for Lago {
         let list: wire::SubscriptionList = pager::fetch(
             &self.client,
             op,
+            pager::Route::Nested,
             self.customer_url(customer, &["subscriptions"])?,
             &filters,
             position,

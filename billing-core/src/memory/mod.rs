@@ -269,7 +269,7 @@ impl Memory {
 
     /// Without `usage_per_subscription`, usage is counted per customer and metric: a query is
     /// answered only when no other running subscription of the customer meters a metric it
-    /// covers.
+    /// covers, and is a `Conflict` naming that subscription otherwise.
     fn check_only_meter(
         &self,
         state: &mut State,
@@ -294,10 +294,10 @@ impl Memory {
             if !other.status.is_ended()
                 && let Some(m) = covered.iter().find(|m| other_plan.charge(m).is_some())
             {
-                return Err(Error::unsupported(format!(
-                    "another running subscription of customer `{}` meters `{m}`, and this \
-                     backend counts usage per customer and metric",
-                    sub.customer
+                return Err(Error::conflict(format!(
+                    "subscription `{}` of customer `{}` also meters `{m}`, and this backend \
+                     counts usage per customer and metric: `{}`'s own usage cannot be told apart",
+                    other.key, sub.customer, sub.key
                 )));
             }
         }
@@ -488,11 +488,11 @@ impl SubscriptionStore for Memory {
             return Err(Error::not_found(format!("no customer `{}`", new.customer)));
         }
         let plan = self.plan(&new.plan)?;
-        if state.subscription(&new.key).is_some() {
-            return Err(Error::already_exists(format!(
-                "subscription `{}` already exists",
-                new.key
-            )));
+        if let Some(existing) = state.subscription(&new.key) {
+            return Err(crate::raw::subscription_exists(
+                &new.key,
+                Some(&existing.customer),
+            ));
         }
         let started_at = start.at().map_or(now, |t| t.trunc_subsecs(3));
         let status = match start {
@@ -706,11 +706,11 @@ impl UsageReader for Memory {
                 continue;
             }
             let amount = match plan.charge(&metric) {
-                Some(c) => Some(Money::from_major_rounded(
+                Some(c) if self.capabilities.usage_amounts => Some(Money::from_major_rounded(
                     c.unit_price * quantity,
                     plan.base_fee.currency,
                 )?),
-                None => None,
+                _ => None,
             };
             lines.push(UsageLine::new(metric, quantity, amount));
         }

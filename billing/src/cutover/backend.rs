@@ -335,18 +335,33 @@ impl UsageRecorder for Cutover {
 #[async_trait]
 impl UsageReader for Cutover {
     async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        usage::read(
+        let mut summary = usage::read(
             &self.plan,
             self.source.as_ref(),
             self.target.as_ref(),
             query,
             self.now(),
         )
-        .await
+        .await?;
+        if !self.capabilities.usage_amounts {
+            // One side does not price usage: no line is priced, whichever side it came from.
+            for line in &mut summary.lines {
+                line.amount = None;
+            }
+        }
+        Ok(summary)
     }
 }
 
+#[async_trait]
 impl BillingBackend for Cutover {
+    /// Both vendors are checked (the source, then the target): calls go to both during a
+    /// cutover. An error names the side's own setting.
+    async fn check(&self) -> Result<()> {
+        self.source.check().await?;
+        self.target.check().await
+    }
+
     fn info(&self) -> BackendInfo {
         let describe = |b: &dyn BillingBackend| {
             let i = b.info();

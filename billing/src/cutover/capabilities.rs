@@ -38,6 +38,7 @@ pub fn intersect(source: &Capabilities, target: &Capabilities) -> Capabilities {
     c.usage_range = source.usage_range && target.usage_range;
     c.usage_per_subscription = source.usage_per_subscription && target.usage_per_subscription;
     c.usage_read_lag = source.usage_read_lag.max(target.usage_read_lag);
+    c.usage_amounts = source.usage_amounts && target.usage_amounts;
     c
 }
 
@@ -57,7 +58,9 @@ mod tests {
         killbill_like.customer_metadata = None;
         killbill_like.usage_batch_max = 1;
         killbill_like.usage_read_lag = Duration::from_secs(2);
+        killbill_like.usage_amounts = false;
         let c = intersect(&lago_like, &killbill_like);
+        assert!(!c.usage_amounts, "one side prices no usage");
         assert!(!c.change_plan_now && !c.usage_range);
         assert!(c.customer_metadata.is_none());
         assert_eq!(c.usage_batch_max, 1);

@@ -155,7 +155,9 @@ impl Reconciliation {
 /// without range queries is read for its current period, which must be that window.
 ///
 /// # Errors
-/// A usage read that fails (other than `Unsupported`, which makes the side unverifiable).
+/// A usage read that fails (other than `Unsupported` or `Conflict`, which make the side
+/// unverifiable: the vendor cannot read that window, or cannot tell this subscription's usage
+/// from another's).
 pub async fn reconcile(
     source: &dyn BillingBackend,
     target: &dyn BillingBackend,
@@ -237,7 +239,14 @@ async fn counted(
     query.period = period;
     let summary = match backend.usage(&query).await {
         Ok(s) => s,
-        Err(e) if e.kind() == billing_core::ErrorKind::Unsupported => return Ok(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                billing_core::ErrorKind::Unsupported | billing_core::ErrorKind::Conflict
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
     // A current period read stands for the window only if it covers it.

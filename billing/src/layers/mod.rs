@@ -17,7 +17,7 @@
 //! ```
 //! use std::sync::Arc;
 //!
-//! use async_trait::async_trait;
+//! use billing::async_trait;
 //! use billing::layers::{FaultInjection, Faults, Layer, LayeredBackend};
 //! use billing::prelude::*;
 //! use billing::{Customer, CustomerKey, ErrorKind, InMemoryBackend, NewCustomer, Operation, Result};
