@@ -6,15 +6,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 
 use crate::backend::BillingBackend;
-use crate::customer::{Customer, CustomerPatch, NewCustomer};
-use crate::error::{Error, Operation, Result};
-use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
-use crate::layer::{Layer, LayeredBackend};
-use crate::page::{Page, PageRequest};
-use crate::subscription::{CancelAt, ChangeAt, NewSubscription, Subscription};
-use crate::usage::{EventOutcome, UsageEvent, UsageQuery, UsageSummary};
+use crate::error::{Error, Operation};
+use crate::layer::{Answer, AroundEachCall, Call, Layer};
 
 /// When an injected failure strikes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,21 +152,6 @@ impl Faults {
         script.injected += 1;
         Some(error)
     }
-
-    /// Runs `call` as the script says for `operation`.
-    async fn run<T, F>(&self, operation: Operation, call: F) -> Result<T>
-    where
-        F: Future<Output = Result<T>>,
-    {
-        if let Some(e) = self.take(operation, Timing::Before) {
-            return Err(e);
-        }
-        let out = call.await;
-        match self.take(operation, Timing::After) {
-            Some(e) => Err(e),
-            None => out,
-        }
-    }
 }
 
 /// The fault-injection layer: plays a [`Faults`] script over any backend.
@@ -226,91 +207,30 @@ impl<B> Faulty<B> {
     }
 }
 
+/// A failure before the call refuses it (every event of a usage batch rejected); a lost answer
+/// ([`Faults::lose_answer_next`]) replaces the answer after the call ran. For a usage batch it
+/// makes every outcome `Unknown`, as an HTTP backend reports a batch whose answer was lost: the
+/// events were recorded, the caller cannot know. That error is temporary exactly where resending
+/// is safe (`usage_dedup_by_event_id`).
 #[async_trait]
-impl<B: BillingBackend> LayeredBackend for Faulty<B> {
-    fn inner(&self) -> &dyn BillingBackend {
+impl<B: BillingBackend> AroundEachCall for Faulty<B> {
+    fn wrapped(&self) -> &dyn BillingBackend {
         &self.inner
     }
 
-    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        let call = self.inner.create_customer(new);
-        self.faults.run(Operation::CreateCustomer, call).await
-    }
-    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
-        let call = self.inner.get_customer(key);
-        self.faults.run(Operation::GetCustomer, call).await
-    }
-    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        let call = self.inner.update_customer(key, patch);
-        self.faults.run(Operation::UpdateCustomer, call).await
-    }
-    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        let call = self.inner.delete_customer(key);
-        self.faults.run(Operation::DeleteCustomer, call).await
-    }
-    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        let call = self.inner.list_customers(page);
-        self.faults.run(Operation::ListCustomers, call).await
-    }
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        let call = self.inner.create_subscription(new);
-        self.faults.run(Operation::CreateSubscription, call).await
-    }
-    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        let call = self.inner.get_subscription(key);
-        self.faults.run(Operation::GetSubscription, call).await
-    }
-    async fn list_subscriptions(
-        &self,
-        customer: &CustomerKey,
-        page: &PageRequest,
-    ) -> Result<Page<Subscription>> {
-        let call = self.inner.list_subscriptions(customer, page);
-        self.faults.run(Operation::ListSubscriptions, call).await
-    }
-    async fn cancel_subscription(
-        &self,
-        key: &SubscriptionKey,
-        at: CancelAt,
-    ) -> Result<Subscription> {
-        let call = self.inner.cancel_subscription(key, at);
-        self.faults.run(Operation::CancelSubscription, call).await
-    }
-    async fn change_plan(
-        &self,
-        key: &SubscriptionKey,
-        plan: &PlanCode,
-        at: ChangeAt,
-    ) -> Result<Subscription> {
-        let call = self.inner.change_plan(key, plan, at);
-        self.faults.run(Operation::ChangePlan, call).await
-    }
-    /// A failure before the call rejects every event of the batch; a lost answer
-    /// ([`Faults::lose_answer_next`]) makes every outcome `Unknown`, as an HTTP backend reports
-    /// a batch whose answer was lost: the events were recorded, the caller cannot know. The
-    /// error is temporary exactly where resending is safe (`usage_dedup_by_event_id`).
-    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
-        if let Some(e) = self.faults.take(Operation::RecordUsage, Timing::Before) {
-            return events
-                .iter()
-                .map(|_| EventOutcome::Rejected(e.clone()))
-                .collect();
+    async fn around<A: Answer>(&self, call: Call<'_>, answer: BoxFuture<'_, A>) -> A {
+        let operation = call.operation();
+        if let Some(e) = self.faults.take(operation, Timing::Before) {
+            return A::refused(e, &call);
         }
-        let outcomes = self.inner.record_usage(events).await;
-        match self.faults.take(Operation::RecordUsage, Timing::After) {
-            Some(e) => {
-                let e = e.with_temporary(self.inner.capabilities().usage_dedup_by_event_id);
-                events
-                    .iter()
-                    .map(|_| EventOutcome::Unknown(e.clone()))
-                    .collect()
+        let answer = answer.await;
+        match self.faults.take(operation, Timing::After) {
+            Some(e) if operation == Operation::RecordUsage => {
+                answer.lost(e.with_temporary(self.inner.capabilities().usage_dedup_by_event_id))
             }
-            None => outcomes,
+            Some(e) => answer.lost(e),
+            None => answer,
         }
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        let call = self.inner.usage(query);
-        self.faults.run(Operation::Usage, call).await
     }
 }
 
@@ -319,7 +239,10 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::memory::InMemoryBackend;
-    use crate::{BillingExt, CustomerStore, UsageRecorder};
+    use crate::{
+        BillingExt, CustomerKey, CustomerStore, EventOutcome, NewCustomer, SubscriptionKey,
+        UsageEvent, UsageRecorder,
+    };
 
     fn key(k: &str) -> CustomerKey {
         CustomerKey::new(k).unwrap_or_else(|e| panic!("{e}"))

@@ -10,6 +10,9 @@
 //! - [`DynLayer`] is a layer as a trait object, for stacks chosen at run time.
 //! - [`FaultInjection`] plays a [`Faults`] script (failures per operation, before the call or
 //!   after it with the answer lost) over any backend, for application tests.
+//! - [`AroundEachCall`] is the shorter base for a layer that does the same thing around every
+//!   call (tag, trace, limit, map or fault it): one method sees each [`Call`] and its
+//!   [`Answer`].
 //! - [`ErrorContext`] is the layer every backend of this workspace is built with: it tags each
 //!   error with the backend's name and the operation, once, where the call leaves the backend.
 //!
@@ -59,18 +62,20 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 
 use crate::backend::{
     BackendInfo, BillingBackend, CustomerStore, SubscriptionStore, UsageReader, UsageRecorder,
 };
 use crate::capabilities::Capabilities;
 use crate::customer::{Customer, CustomerPatch, NewCustomer};
-use crate::error::{Error, Operation, Result};
+use crate::error::Result;
 use crate::key::{CustomerKey, PlanCode, SubscriptionKey};
 use crate::page::{Page, PageRequest};
 use crate::subscription::{CancelAt, ChangeAt, NewSubscription, Subscription};
 use crate::usage::{EventOutcome, UsageEvent, UsageQuery, UsageSummary};
 
+pub use crate::each_call::{Answer, AroundEachCall, Call};
 pub use crate::faults::{FaultInjection, Faults, Faulty};
 
 /// Wraps a backend `B` in another backend.
@@ -370,85 +375,18 @@ impl<B: BillingBackend> WithErrorContext<B> {
     pub fn get_mut(&mut self) -> &mut B {
         &mut self.inner
     }
-
-    fn tag(&self, operation: Operation) -> impl Fn(Error) -> Error + '_ {
-        move |e| e.with_backend(self.name).with_operation(operation)
-    }
 }
 
 #[async_trait]
-impl<B: BillingBackend> LayeredBackend for WithErrorContext<B> {
-    fn inner(&self) -> &dyn BillingBackend {
+impl<B: BillingBackend> AroundEachCall for WithErrorContext<B> {
+    fn wrapped(&self) -> &dyn BillingBackend {
         &self.inner
     }
 
-    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        let tag = self.tag(Operation::CreateCustomer);
-        self.inner.create_customer(new).await.map_err(tag)
-    }
-    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
-        let tag = self.tag(Operation::GetCustomer);
-        self.inner.get_customer(key).await.map_err(tag)
-    }
-    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        let tag = self.tag(Operation::UpdateCustomer);
-        self.inner.update_customer(key, patch).await.map_err(tag)
-    }
-    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        let tag = self.tag(Operation::DeleteCustomer);
-        self.inner.delete_customer(key).await.map_err(tag)
-    }
-    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        let tag = self.tag(Operation::ListCustomers);
-        self.inner.list_customers(page).await.map_err(tag)
-    }
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        let tag = self.tag(Operation::CreateSubscription);
-        self.inner.create_subscription(new).await.map_err(tag)
-    }
-    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        let tag = self.tag(Operation::GetSubscription);
-        self.inner.get_subscription(key).await.map_err(tag)
-    }
-    async fn list_subscriptions(
-        &self,
-        customer: &CustomerKey,
-        page: &PageRequest,
-    ) -> Result<Page<Subscription>> {
-        let tag = self.tag(Operation::ListSubscriptions);
-        self.inner
-            .list_subscriptions(customer, page)
+    async fn around<A: Answer>(&self, call: Call<'_>, answer: BoxFuture<'_, A>) -> A {
+        let operation = call.operation();
+        answer
             .await
-            .map_err(tag)
-    }
-    async fn cancel_subscription(
-        &self,
-        key: &SubscriptionKey,
-        at: CancelAt,
-    ) -> Result<Subscription> {
-        let tag = self.tag(Operation::CancelSubscription);
-        self.inner.cancel_subscription(key, at).await.map_err(tag)
-    }
-    async fn change_plan(
-        &self,
-        key: &SubscriptionKey,
-        plan: &PlanCode,
-        at: ChangeAt,
-    ) -> Result<Subscription> {
-        let tag = self.tag(Operation::ChangePlan);
-        self.inner.change_plan(key, plan, at).await.map_err(tag)
-    }
-    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
-        let tag = self.tag(Operation::RecordUsage);
-        let outcomes = self.inner.record_usage(events).await;
-        outcomes.into_iter().map(|o| o.map_err(&tag)).collect()
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        let tag = self.tag(Operation::Usage);
-        self.inner.usage(query).await.map_err(tag)
-    }
-    async fn check(&self) -> Result<()> {
-        let tag = self.tag(Operation::Check);
-        self.inner.check().await.map_err(tag)
+            .map_errors(|e| e.with_backend(self.name).with_operation(operation))
     }
 }

@@ -26,6 +26,7 @@ mod backend;
 mod capabilities;
 pub mod catalog;
 mod customer;
+mod each_call;
 mod error;
 mod ext;
 mod faults;

@@ -3,12 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use billing_core::layer::{Layer, LayeredBackend};
-use billing_core::{
-    BillingBackend, CancelAt, ChangeAt, Customer, CustomerKey, CustomerPatch, EventOutcome,
-    NewCustomer, NewSubscription, Page, PageRequest, PlanCode, Result, Subscription,
-    SubscriptionKey, UsageEvent, UsageQuery, UsageSummary,
-};
+use billing_core::BillingBackend;
+use billing_core::layer::{Answer, AroundEachCall, Call, Layer};
+use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
 /// Lets at most `max` calls run at once; the others wait their turn (fairly, in arrival order).
@@ -45,70 +42,17 @@ pub struct Limited<B> {
     permits: Arc<Semaphore>,
 }
 
-impl<B: BillingBackend> Limited<B> {
-    async fn limited<T>(&self, call: impl Future<Output = T>) -> T {
-        // The semaphore is never closed, so acquiring cannot fail; if it ever did, running the
-        // call unthrottled is better than failing it.
-        let _permit = self.permits.acquire().await.ok();
-        call.await
-    }
-}
-
 #[async_trait]
-impl<B: BillingBackend> LayeredBackend for Limited<B> {
-    fn inner(&self) -> &dyn BillingBackend {
+impl<B: BillingBackend> AroundEachCall for Limited<B> {
+    fn wrapped(&self) -> &dyn BillingBackend {
         &self.inner
     }
 
-    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        self.limited(self.inner.create_customer(new)).await
-    }
-    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
-        self.limited(self.inner.get_customer(key)).await
-    }
-    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        self.limited(self.inner.update_customer(key, patch)).await
-    }
-    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        self.limited(self.inner.delete_customer(key)).await
-    }
-    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        self.limited(self.inner.list_customers(page)).await
-    }
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        self.limited(self.inner.create_subscription(new)).await
-    }
-    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        self.limited(self.inner.get_subscription(key)).await
-    }
-    async fn list_subscriptions(
-        &self,
-        customer: &CustomerKey,
-        page: &PageRequest,
-    ) -> Result<Page<Subscription>> {
-        self.limited(self.inner.list_subscriptions(customer, page))
-            .await
-    }
-    async fn cancel_subscription(
-        &self,
-        key: &SubscriptionKey,
-        at: CancelAt,
-    ) -> Result<Subscription> {
-        self.limited(self.inner.cancel_subscription(key, at)).await
-    }
-    async fn change_plan(
-        &self,
-        key: &SubscriptionKey,
-        plan: &PlanCode,
-        at: ChangeAt,
-    ) -> Result<Subscription> {
-        self.limited(self.inner.change_plan(key, plan, at)).await
-    }
-    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
-        self.limited(self.inner.record_usage(events)).await
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        self.limited(self.inner.usage(query)).await
+    async fn around<A: Answer>(&self, _call: Call<'_>, answer: BoxFuture<'_, A>) -> A {
+        // The semaphore is never closed, so acquiring cannot fail; if it ever did, running the
+        // call unthrottled is better than failing it.
+        let _permit = self.permits.acquire().await.ok();
+        answer.await
     }
 }
 
@@ -118,7 +62,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use billing_core::{BillingExt, CustomerStore, InMemoryBackend};
+    use billing_core::layer::LayeredBackend;
+    use billing_core::{BillingExt, Customer, CustomerKey, CustomerStore, InMemoryBackend, Result};
 
     /// Counts the calls in flight and keeps each one running for a while.
     #[derive(Debug, Default)]

@@ -4,12 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use billing_core::layer::{Layer, LayeredBackend};
-use billing_core::{
-    BillingBackend, CancelAt, ChangeAt, Customer, CustomerKey, CustomerPatch, Error, EventOutcome,
-    NewCustomer, NewSubscription, Operation, Page, PageRequest, PlanCode, Result, Subscription,
-    SubscriptionKey, UsageEvent, UsageQuery, UsageSummary,
-};
+use billing_core::layer::{Answer, AroundEachCall, Call, Layer};
+use billing_core::{BillingBackend, Error, Operation};
+use futures::future::BoxFuture;
 
 type ErrorFn = Arc<dyn Fn(Operation, Error) -> Error + Send + Sync>;
 
@@ -72,80 +69,14 @@ impl<B: fmt::Debug> fmt::Debug for ErrorsMapped<B> {
     }
 }
 
-impl<B> ErrorsMapped<B> {
-    fn map<T>(&self, operation: Operation, result: Result<T>) -> Result<T> {
-        result.map_err(|e| (self.f)(operation, e))
-    }
-}
-
 #[async_trait]
-impl<B: BillingBackend> LayeredBackend for ErrorsMapped<B> {
-    fn inner(&self) -> &dyn BillingBackend {
+impl<B: BillingBackend> AroundEachCall for ErrorsMapped<B> {
+    fn wrapped(&self) -> &dyn BillingBackend {
         &self.inner
     }
 
-    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        let out = self.inner.create_customer(new).await;
-        self.map(Operation::CreateCustomer, out)
-    }
-    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
-        let out = self.inner.get_customer(key).await;
-        self.map(Operation::GetCustomer, out)
-    }
-    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        let out = self.inner.update_customer(key, patch).await;
-        self.map(Operation::UpdateCustomer, out)
-    }
-    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        let out = self.inner.delete_customer(key).await;
-        self.map(Operation::DeleteCustomer, out)
-    }
-    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        let out = self.inner.list_customers(page).await;
-        self.map(Operation::ListCustomers, out)
-    }
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        let out = self.inner.create_subscription(new).await;
-        self.map(Operation::CreateSubscription, out)
-    }
-    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        let out = self.inner.get_subscription(key).await;
-        self.map(Operation::GetSubscription, out)
-    }
-    async fn list_subscriptions(
-        &self,
-        customer: &CustomerKey,
-        page: &PageRequest,
-    ) -> Result<Page<Subscription>> {
-        let out = self.inner.list_subscriptions(customer, page).await;
-        self.map(Operation::ListSubscriptions, out)
-    }
-    async fn cancel_subscription(
-        &self,
-        key: &SubscriptionKey,
-        at: CancelAt,
-    ) -> Result<Subscription> {
-        let out = self.inner.cancel_subscription(key, at).await;
-        self.map(Operation::CancelSubscription, out)
-    }
-    async fn change_plan(
-        &self,
-        key: &SubscriptionKey,
-        plan: &PlanCode,
-        at: ChangeAt,
-    ) -> Result<Subscription> {
-        let out = self.inner.change_plan(key, plan, at).await;
-        self.map(Operation::ChangePlan, out)
-    }
-    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
-        let outcomes = self.inner.record_usage(events).await;
-        outcomes
-            .into_iter()
-            .map(|o| o.map_err(|e| (self.f)(Operation::RecordUsage, e)))
-            .collect()
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        let out = self.inner.usage(query).await;
-        self.map(Operation::Usage, out)
+    async fn around<A: Answer>(&self, call: Call<'_>, answer: BoxFuture<'_, A>) -> A {
+        let operation = call.operation();
+        answer.await.map_errors(|e| (self.f)(operation, e))
     }
 }

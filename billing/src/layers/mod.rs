@@ -6,6 +6,9 @@
 //! - [`LayeredBackend`]: the delegating base. A layer's backend names its inner backend and
 //!   overrides only the methods it cares about; every other call passes through. It owns the
 //!   call, so it can act, not only watch: retry, time out, short-circuit, cache, inject faults.
+//! - [`AroundEachCall`]: the shorter base for a layer that does the same thing around every
+//!   call (each provided layer is one): a single `around` method sees the [`Call`] (operation,
+//!   key, batch size) and awaits, replaces or maps its [`Answer`].
 //! - [`DynLayer`]: a layer as a trait object, for stacks built at run time.
 //! - Provided: [`TracingLayer`] (what [`crate::connect`] applies), [`ConcurrencyLimit`],
 //!   [`MapErr`] (a function over every error: translate, count, record),
@@ -68,7 +71,8 @@ mod tracing;
 
 pub use self::tracing::{Traced, TracingLayer};
 pub use billing_core::layer::{
-    DynLayer, ErrorContext, FaultInjection, Faults, Faulty, Layer, LayeredBackend, WithErrorContext,
+    Answer, AroundEachCall, Call, DynLayer, ErrorContext, FaultInjection, Faults, Faulty, Layer,
+    LayeredBackend, WithErrorContext,
 };
 pub use limit::{ConcurrencyLimit, Limited};
 pub use map_err::{ErrorsMapped, MapErr};
