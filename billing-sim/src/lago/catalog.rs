@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::errors::{ApiError, FieldErrors, push_error as push};
 use super::request::{Call, Param, truthy};
-use super::state::{Aggregation as LagoAggregation, Charge, Metric, Plan, State};
+use super::state::{Charge, Metric, Plan, State};
 use super::time::Interval;
 use super::wire;
 use crate::catalog::{Aggregation, Catalog, CatalogError, Interval as CatalogInterval, Vendor};
@@ -26,14 +26,7 @@ pub(crate) fn install(state: &mut State, catalog: &Catalog) -> Result<(), Catalo
     let lago = Vendor::Lago;
     let mut metrics = Vec::new();
     for m in &catalog.metrics {
-        let aggregation = match m.aggregation {
-            Aggregation::Count => LagoAggregation::Count,
-            Aggregation::Sum => LagoAggregation::Sum,
-            Aggregation::Max => LagoAggregation::Max,
-            Aggregation::UniqueCount => LagoAggregation::UniqueCount,
-            Aggregation::Latest => LagoAggregation::Latest,
-            Aggregation::WeightedSum => LagoAggregation::WeightedSum,
-        };
+        let aggregation = m.aggregation;
         if m.lago.recurring && !aggregation.may_recur() {
             return Err(CatalogError::unsupported(
                 lago,
@@ -53,7 +46,7 @@ pub(crate) fn install(state: &mut State, catalog: &Catalog) -> Result<(), Catalo
             field_name: m
                 .field
                 .clone()
-                .filter(|_| aggregation != LagoAggregation::Count),
+                .filter(|_| aggregation != Aggregation::Count),
             recurring: m.lago.recurring,
             created_at: state.clock.tick(),
         });
@@ -166,12 +159,12 @@ pub(crate) fn create_metric(state: &mut State, call: &Call) -> Result<Value, Api
     }
     let aggregation = Param::of(m, "aggregation_type")
         .text()
-        .and_then(LagoAggregation::parse);
+        .and_then(Aggregation::from_lago_type);
     if aggregation.is_none() {
         push(&mut errors, "aggregation_type", "value_is_invalid");
     }
     let field_name = Param::of(m, "field_name").text().map(str::to_owned);
-    if aggregation.is_some_and(|a| a != LagoAggregation::Count) && field_name.is_none() {
+    if aggregation.is_some_and(|a| a != Aggregation::Count) && field_name.is_none() {
         push(&mut errors, "field_name", "value_is_mandatory");
     }
     let recurring = truthy(m.get("recurring")).unwrap_or(false);
@@ -182,7 +175,7 @@ pub(crate) fn create_metric(state: &mut State, call: &Call) -> Result<Value, Api
             "not_compatible_with_aggregation_type",
         );
     }
-    if aggregation == Some(LagoAggregation::WeightedSum)
+    if aggregation == Some(Aggregation::WeightedSum)
         && Param::of(m, "weighted_interval").text() != Some("seconds")
     {
         push(&mut errors, "weighted_interval", "value_is_invalid");
@@ -197,7 +190,7 @@ pub(crate) fn create_metric(state: &mut State, call: &Call) -> Result<Value, Api
         code,
         description: Param::of(m, "description").text().map(str::to_owned),
         aggregation,
-        field_name: field_name.filter(|_| aggregation != LagoAggregation::Count),
+        field_name: field_name.filter(|_| aggregation != Aggregation::Count),
         recurring,
         created_at,
     };

@@ -10,19 +10,12 @@ use uuid::Uuid;
 
 use super::time::{Clock, Interval, start_of_day};
 
-/// How a billable metric aggregates events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Aggregation {
-    Count,
-    Sum,
-    Max,
-    UniqueCount,
-    Latest,
-    WeightedSum,
-}
+pub(crate) use crate::catalog::Aggregation;
 
+/// Lago's names for the aggregations, and its rule for recurring metrics.
 impl Aggregation {
-    pub(crate) fn parse(s: &str) -> Option<Self> {
+    /// The aggregation of a metric's `aggregation_type` (`count_agg`, ...).
+    pub(crate) fn from_lago_type(s: &str) -> Option<Self> {
         Some(match s {
             "count_agg" => Self::Count,
             "sum_agg" => Self::Sum,
@@ -34,7 +27,8 @@ impl Aggregation {
         })
     }
 
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The metric's `aggregation_type`.
+    pub(crate) fn lago_type(self) -> &'static str {
         match self {
             Self::Count => "count_agg",
             Self::Sum => "sum_agg",
@@ -43,6 +37,12 @@ impl Aggregation {
             Self::Latest => "latest_agg",
             Self::WeightedSum => "weighted_sum_agg",
         }
+    }
+
+    /// Whether a metric with this aggregation may be recurring (`validate_recurring`: not
+    /// count, max or latest).
+    pub(crate) fn may_recur(self) -> bool {
+        !matches!(self, Self::Count | Self::Max | Self::Latest)
     }
 }
 
@@ -57,14 +57,6 @@ pub(crate) struct Metric {
     pub(crate) field_name: Option<String>,
     pub(crate) recurring: bool,
     pub(crate) created_at: DateTime<Utc>,
-}
-
-impl Aggregation {
-    /// Whether a metric with this aggregation may be recurring (`validate_recurring`: not
-    /// count, max or latest).
-    pub(crate) fn may_recur(self) -> bool {
-        !matches!(self, Self::Count | Self::Max | Self::Latest)
-    }
 }
 
 /// A plan charge (standard model: a decimal amount per unit).

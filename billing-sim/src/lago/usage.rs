@@ -133,7 +133,7 @@ pub(crate) fn current(state: &mut State, call: &Call) -> Result<Value, ApiError>
                 "lago_id": metric.lago_id.to_string(),
                 "name": metric.name,
                 "code": metric.code,
-                "aggregation_type": metric.aggregation.as_str(),
+                "aggregation_type": metric.aggregation.lago_type(),
             },
             "filters": [],
             "grouped_usage": [],

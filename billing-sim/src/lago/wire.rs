@@ -231,7 +231,7 @@ pub(crate) fn metric(m: &Metric) -> Value {
         "name": m.name,
         "code": m.code,
         "description": m.description,
-        "aggregation_type": m.aggregation.as_str(),
+        "aggregation_type": m.aggregation.lago_type(),
         "weighted_interval": (m.aggregation == Aggregation::WeightedSum).then_some("seconds"),
         "recurring": m.recurring,
         "rounding_function": null,
