@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use billing::catalog::sample;
+use billing::layers::LayeredBackend;
 use billing::{
-    BackendInfo, BillingBackend, CancelAt, Capabilities, ChangeAt, Customer, CustomerKey,
-    CustomerPatch, CustomerStore, EventId, EventOutcome, InMemoryBackend, MetricCode, NewCustomer,
-    NewSubscription, Page, PageRequest, PlanCode, Result, Subscription, SubscriptionKey,
-    SubscriptionStore, UsageEvent, UsageQuery, UsageReader, UsageRecorder, UsageSummary,
+    BillingBackend, Capabilities, CustomerKey, EventId, EventOutcome, InMemoryBackend, MetricCode,
+    NewCustomer, NewSubscription, PlanCode, SubscriptionKey, UsageEvent, UsageRecorder,
 };
 
 /// What the script answers for an event on its n-th attempt (1-based); `None` delegates to the
@@ -66,8 +65,18 @@ impl Scripted {
     }
 }
 
+/// Every call but `record_usage` passes through to the in-memory backend; the capabilities are
+/// the scripted ones.
 #[async_trait]
-impl UsageRecorder for Scripted {
+impl LayeredBackend for Scripted {
+    fn inner(&self) -> &dyn BillingBackend {
+        &self.inner
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         self.calls.lock().unwrap().push(events.len());
         let mut out = Vec::with_capacity(events.len());
@@ -90,73 +99,6 @@ impl UsageRecorder for Scripted {
             out.push(outcome);
         }
         out
-    }
-}
-
-#[async_trait]
-impl UsageReader for Scripted {
-    async fn usage(&self, query: &UsageQuery) -> Result<UsageSummary> {
-        self.inner.usage(query).await
-    }
-}
-
-#[async_trait]
-impl CustomerStore for Scripted {
-    async fn create_customer(&self, new: &NewCustomer) -> Result<Customer> {
-        self.inner.create_customer(new).await
-    }
-    async fn get_customer(&self, key: &CustomerKey) -> Result<Customer> {
-        self.inner.get_customer(key).await
-    }
-    async fn update_customer(&self, key: &CustomerKey, patch: &CustomerPatch) -> Result<Customer> {
-        self.inner.update_customer(key, patch).await
-    }
-    async fn delete_customer(&self, key: &CustomerKey) -> Result<()> {
-        self.inner.delete_customer(key).await
-    }
-    async fn list_customers(&self, page: &PageRequest) -> Result<Page<Customer>> {
-        self.inner.list_customers(page).await
-    }
-}
-
-#[async_trait]
-impl SubscriptionStore for Scripted {
-    async fn create_subscription(&self, new: &NewSubscription) -> Result<Subscription> {
-        self.inner.create_subscription(new).await
-    }
-    async fn get_subscription(&self, key: &SubscriptionKey) -> Result<Subscription> {
-        self.inner.get_subscription(key).await
-    }
-    async fn list_subscriptions(
-        &self,
-        customer: &CustomerKey,
-        page: &PageRequest,
-    ) -> Result<Page<Subscription>> {
-        self.inner.list_subscriptions(customer, page).await
-    }
-    async fn cancel_subscription(
-        &self,
-        key: &SubscriptionKey,
-        at: CancelAt,
-    ) -> Result<Subscription> {
-        self.inner.cancel_subscription(key, at).await
-    }
-    async fn change_plan(
-        &self,
-        key: &SubscriptionKey,
-        plan: &PlanCode,
-        at: ChangeAt,
-    ) -> Result<Subscription> {
-        self.inner.change_plan(key, plan, at).await
-    }
-}
-
-impl BillingBackend for Scripted {
-    fn info(&self) -> BackendInfo {
-        self.inner.info()
-    }
-    fn capabilities(&self) -> &Capabilities {
-        &self.caps
     }
 }
 
