@@ -92,7 +92,7 @@ pub trait BillingExt: BillingBackend {
             }
             Err(e) => return Err(e),
         };
-        same_subscription(new, existing)
+        new.check_existing(existing)
     }
 
     /// Wraps this backend in `layer` and returns the layered backend (`layer.layer(self)`), so
@@ -125,24 +125,6 @@ pub trait BillingExt: BillingBackend {
 }
 
 impl<T: BillingBackend + ?Sized> BillingExt for T {}
-
-/// `existing` if it is the subscription `new` asks for (same customer and plan), otherwise the
-/// `Conflict` naming what differs.
-fn same_subscription(new: &NewSubscription, existing: Subscription) -> Result<Subscription> {
-    if existing.customer != new.customer {
-        return Err(Error::conflict(format!(
-            "subscription `{}` belongs to customer `{}`, not `{}`",
-            new.key, existing.customer, new.customer
-        )));
-    }
-    if existing.plan != new.plan {
-        return Err(Error::conflict(format!(
-            "subscription `{}` of customer `{}` is on plan `{}`, not `{}`",
-            new.key, new.customer, existing.plan, new.plan
-        )));
-    }
-    Ok(existing)
-}
 
 /// Turns a page-fetching function into a stream of items, starting after `start` (a checkpointed
 /// cursor, or `None` for the beginning).

@@ -129,6 +129,27 @@ pub struct NewSubscription {
 }
 
 impl NewSubscription {
+    /// `existing` if it is the subscription this asks for (same key's customer and plan), so a
+    /// create that met `AlreadyExists` may go on with it.
+    ///
+    /// # Errors
+    /// `Conflict` naming the customer who holds the key, or both plans, when it is not.
+    pub fn check_existing(&self, existing: Subscription) -> crate::Result<Subscription> {
+        if existing.customer != self.customer {
+            return Err(crate::Error::conflict(format!(
+                "subscription `{}` belongs to customer `{}`, not `{}`",
+                self.key, existing.customer, self.customer
+            )));
+        }
+        if existing.plan != self.plan {
+            return Err(crate::Error::conflict(format!(
+                "subscription `{}` of customer `{}` is on plan `{}`, not `{}`",
+                self.key, self.customer, existing.plan, self.plan
+            )));
+        }
+        Ok(existing)
+    }
+
     /// A subscription of `customer` to `plan`, under `key`.
     pub fn new(key: SubscriptionKey, customer: CustomerKey, plan: PlanCode) -> Self {
         Self {

@@ -202,6 +202,90 @@ async fn subscriptions_keep_their_start_and_are_billed_from_the_source_period_en
     assert_eq!(again.source_cancellations_scheduled, 0);
 }
 
+/// A subscription key the target already holds for another customer, or on another plan, is
+/// a failure of that item: never taken for a resumed run's own subscription, and the source's
+/// subscription keeps running (stopping it would leave no vendor billing it). A key held by the
+/// same customer on the same plan is one: the source is stopped and its scheduled
+/// cancellation carried.
+#[tokio::test]
+async fn a_key_the_target_holds_for_someone_else_stops_nothing() {
+    let from = InMemoryBackend::with_sample_catalog();
+    let to = InMemoryBackend::with_sample_catalog();
+    let starter = PlanCode::new(sample::STARTER).unwrap();
+    let pro = PlanCode::new(sample::PRO).unwrap();
+    let acme = CustomerKey::new("acme").unwrap();
+    from.create_customer(&NewCustomer::new(acme.clone()))
+        .await
+        .unwrap();
+    for sub in ["taken", "replan", "mine"] {
+        let sub = SubscriptionKey::new(sub).unwrap();
+        from.create_subscription(&NewSubscription::new(sub, acme.clone(), starter.clone()))
+            .await
+            .unwrap();
+    }
+    let mine = SubscriptionKey::new("mine").unwrap();
+    from.cancel_subscription(&mine, CancelAt::PeriodEnd)
+        .await
+        .unwrap();
+    // The target: `taken` is globex's, `replan` is acme's on another plan, `mine` is acme's
+    // own (as a run stopped after the create leaves it).
+    let globex = CustomerKey::new("globex").unwrap();
+    for c in [&acme, &globex] {
+        to.create_customer(&NewCustomer::new(c.clone()))
+            .await
+            .unwrap();
+    }
+    for (sub, customer, plan) in [
+        ("taken", &globex, &starter),
+        ("replan", &acme, &pro),
+        ("mine", &acme, &starter),
+    ] {
+        let sub = SubscriptionKey::new(sub).unwrap();
+        to.create_subscription(&NewSubscription::new(sub, customer.clone(), plan.clone()))
+            .await
+            .unwrap();
+    }
+
+    for dry_run in [true, false] {
+        let opts = MigrationOptions {
+            dry_run,
+            cancel_source_at_period_end: true,
+            ..options(1)
+        };
+        let report = Migration::new(&from, &to, opts).run().await.unwrap();
+        let mut failed: Vec<_> = report.failed.iter().map(|f| f.key.as_str()).collect();
+        failed.sort_unstable();
+        assert_eq!(
+            failed,
+            ["replan", "taken"],
+            "dry run {dry_run}: {:?}",
+            report.failed
+        );
+        assert_eq!(report.subscriptions.created, 0);
+        assert_eq!(
+            report.source_cancellations_scheduled, 0,
+            "dry run {dry_run}: only `mine` is the target's, and it already stops at period end"
+        );
+    }
+    for key in ["taken", "replan"] {
+        let source = from
+            .get_subscription(&SubscriptionKey::new(key).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            source.status,
+            billing::SubscriptionStatus::Active,
+            "{key} keeps running"
+        );
+    }
+    let carried = to.get_subscription(&mine).await.unwrap();
+    assert_eq!(
+        carried.status,
+        billing::SubscriptionStatus::CancelScheduled,
+        "the resumed run carries the scheduled cancellation"
+    );
+}
+
 #[tokio::test]
 async fn a_dry_run_counts_the_source_cancellations_it_would_schedule() {
     let from = seeded(12).await;

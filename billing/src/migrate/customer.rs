@@ -143,39 +143,58 @@ impl Migration<'_> {
                 return;
             }
         };
-        if self.options.dry_run {
+        let existing = if self.options.dry_run {
             match self.to.get_subscription(&source.key).await {
-                Ok(_) => report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET),
-                Err(e) if e.is_not_found() => {
-                    report.created(ItemKind::Subscription);
-                    if let Some(reason) = double_billed {
-                        report.note_double_billed(key, reason);
+                Ok(existing) => Some(existing),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => {
+                    report.failed(ItemKind::Subscription, key, e.to_string());
+                    return;
+                }
+            }
+        } else {
+            match self.to.create_subscription(&new).await {
+                Ok(_) => None,
+                // A run stopped after the create resumes here, but the key may as well be
+                // another customer's subscription, or on another plan: read it to know.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    match self.to.get_subscription(&source.key).await {
+                        Ok(existing) => Some(existing),
+                        Err(e) => {
+                            report.failed(ItemKind::Subscription, key, e.to_string());
+                            return;
+                        }
                     }
                 }
-                Err(e) => report.failed(ItemKind::Subscription, key, e.to_string()),
+                Err(e) => {
+                    report.failed(ItemKind::Subscription, key, e.to_string());
+                    return;
+                }
             }
-            self.stop_source(source, report).await;
-            return;
-        }
-        match self.to.create_subscription(&new).await {
-            Ok(_) => {
+        };
+        match existing {
+            None => {
                 report.created(ItemKind::Subscription);
                 if let Some(reason) = double_billed {
                     report.note_double_billed(key, reason);
                 }
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET);
-                // A run stopped between the create and the source's cancellation resumes here.
-                self.stop_source(source, report).await;
-                return;
-            }
-            Err(e) => {
-                report.failed(ItemKind::Subscription, key, e.to_string());
-                return;
-            }
+            // Only the subscription this migration would have made may stop the source's.
+            Some(existing) => match new.check_existing(existing) {
+                Ok(existing) => {
+                    report.skipped(ItemKind::Subscription, key, ALREADY_IN_TARGET);
+                    self.carry_pending_changes(source, Some(&existing), report)
+                        .await;
+                    self.stop_source(source, report).await;
+                    return;
+                }
+                Err(e) => {
+                    report.failed(ItemKind::Subscription, key, e.to_string());
+                    return;
+                }
+            },
         }
-        self.carry_pending_changes(source, report).await;
+        self.carry_pending_changes(source, None, report).await;
         self.stop_source(source, report).await;
     }
 
@@ -221,11 +240,27 @@ impl Migration<'_> {
         report.source_cancellations_scheduled += 1;
     }
 
-    /// Re-applies a scheduled plan change and a scheduled cancellation, where the target can.
-    async fn carry_pending_changes(&self, source: &Subscription, report: &mut MigrationReport) {
+    /// Re-applies a scheduled plan change and a scheduled cancellation, where the target can,
+    /// except what `target` (the subscription a resumed run found there) already holds.
+    async fn carry_pending_changes(
+        &self,
+        source: &Subscription,
+        target: Option<&Subscription>,
+        report: &mut MigrationReport,
+    ) {
         let caps = self.to.capabilities();
         let key = source.key.as_str();
-        if let Some(change) = &source.scheduled_change {
+        if self.options.dry_run {
+            return;
+        }
+        let change_carried = target.is_some_and(|t| t.scheduled_change.is_some());
+        let cancel_carried = target.is_some_and(|t| {
+            matches!(
+                t.status,
+                SubscriptionStatus::CancelScheduled | SubscriptionStatus::Canceled
+            )
+        });
+        if let Some(change) = source.scheduled_change.as_ref().filter(|_| !change_carried) {
             if caps.change_plan_at_period_end {
                 let plan = self.options.plans.map(&change.plan);
                 if let Err(e) = self
@@ -243,7 +278,7 @@ impl Migration<'_> {
                 report.field_not_carried("subscription.scheduled_change");
             }
         }
-        if source.status == SubscriptionStatus::CancelScheduled {
+        if source.status == SubscriptionStatus::CancelScheduled && !cancel_carried {
             if caps.cancel_at_period_end {
                 if let Err(e) = self
                     .to
