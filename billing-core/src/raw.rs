@@ -8,11 +8,28 @@ use crate::customer::{Customer, NewCustomer};
 use crate::error::{Error, Result};
 use crate::key::{CustomerKey, SubscriptionKey};
 use crate::page::{Cursor, PageRequest};
+use crate::usage::EventOutcome;
 
 pub use crate::customer::{MAX_EMAIL_LEN, MAX_NAME_CHARS, validate_email};
 pub use crate::ext::paginate;
 pub use crate::key::validate_key;
 pub use crate::outcomes::Outcomes;
+
+/// The answer to a batch of `events` events that a backend was sent, with one outcome per event:
+/// the outcomes it gave, and for each event it gave none (an answer cut short, a backend that
+/// answered fewer) `Unknown` with the error `lost` makes, since that event may have been
+/// recorded; outcomes beyond the batch are dropped.
+pub fn one_outcome_per_event(
+    mut outcomes: Vec<EventOutcome>,
+    events: usize,
+    lost: impl FnOnce() -> Error,
+) -> Vec<EventOutcome> {
+    if outcomes.len() < events {
+        outcomes.resize(events, EventOutcome::Unknown(lost()));
+    }
+    outcomes.truncate(events);
+    outcomes
+}
 
 /// Parses a cursor this backend made as a number (a page or an offset).
 ///

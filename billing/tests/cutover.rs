@@ -6,9 +6,11 @@
 
 use std::sync::Arc;
 
+use billing::async_trait;
 use billing::catalog::sample;
 use billing::chrono::{DateTime, Duration, Utc};
 use billing::cutover::{CutoverBackend, CutoverPlan, Side, reconcile};
+use billing::layers::LayeredBackend;
 use billing::migrate::{Migration, MigrationOptions};
 use billing::prelude::*;
 use billing::{
@@ -191,6 +193,57 @@ async fn a_batch_across_the_instant_keeps_one_outcome_per_event_in_order() {
     }
     assert_eq!(w.counted(w.source.as_ref()).await, 10);
     assert_eq!(w.counted(w.target.as_ref()).await, 10);
+}
+
+/// A vendor that records a batch but answers one outcome short.
+#[derive(Debug)]
+struct AnswersShort(Arc<InMemoryBackend>);
+
+#[async_trait]
+impl LayeredBackend for AnswersShort {
+    fn inner(&self) -> &dyn BillingBackend {
+        self.0.as_ref()
+    }
+
+    async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
+        let mut outcomes = self.0.record_usage(events).await;
+        outcomes.pop();
+        outcomes
+    }
+}
+
+/// An event the vendor gave no answer for was sent and may be recorded: its outcome is
+/// `Unknown`, never a rejection (which would invite a resend that counts it twice), and the
+/// other events keep their slots, alone on one side or split across both.
+#[tokio::test]
+async fn an_event_the_vendor_did_not_answer_for_is_unknown() {
+    let w = world().await;
+    let short: Arc<dyn BillingBackend> = Arc::new(AnswersShort(w.source.clone()));
+    let cutover = CutoverBackend::new(short, w.target.clone(), w.plan.clone());
+    let before = |i: i64| w.event(&format!("b{i}"), w.instant - Duration::seconds(10 - i));
+    let after = |i: i64| w.event(&format!("a{i}"), w.instant + Duration::seconds(i));
+    for batch in [
+        (0..3).map(before).collect::<Vec<_>>(),
+        (3..6).map(before).chain((0..3).map(after)).collect(),
+    ] {
+        let outcomes = cutover.record_usage(&batch).await;
+        assert_eq!(outcomes.len(), batch.len());
+        let unknown: Vec<_> = outcomes
+            .iter()
+            .map(|o| matches!(o, EventOutcome::Unknown(_)))
+            .collect();
+        let expected: Vec<_> = batch
+            .iter()
+            .map(|e| e.id.as_str() == "b2" || e.id.as_str() == "b5")
+            .collect();
+        assert_eq!(unknown, expected, "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .filter(|o| !matches!(o, EventOutcome::Unknown(_)))
+                .all(EventOutcome::is_recorded)
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use billing_core::chrono::{DateTime, Utc};
-use billing_core::layer::{LayeredBackend, WithErrorContext};
+use billing_core::layer::WithErrorContext;
 use billing_core::{
     BackendInfo, BillingBackend, CancelAt, Capabilities, ChangeAt, Customer, CustomerKey,
     CustomerPatch, CustomerStore, Error, ErrorKind, EventOutcome, NewCustomer, NewSubscription,
@@ -129,11 +129,7 @@ impl CutoverBackend {
     }
 }
 
-impl LayeredBackend for CutoverBackend {
-    fn inner(&self) -> &dyn BillingBackend {
-        &self.inner
-    }
-}
+billing_core::raw::delegate_backend!(CutoverBackend => inner);
 
 impl Cutover {
     fn now(&self) -> DateTime<Utc> {

@@ -2,6 +2,7 @@
 //! window (both, summed, for a window across the instant).
 
 use billing_core::chrono::{DateTime, Utc};
+use billing_core::raw;
 use billing_core::{
     BillingBackend, Error, EventOutcome, Money, Period, Result, UsageEvent, UsageLine, UsagePeriod,
     UsageQuery, UsageSummary,
@@ -17,43 +18,49 @@ pub(super) async fn record(
     target: &dyn BillingBackend,
     events: &[UsageEvent],
 ) -> Vec<EventOutcome> {
-    let mut to_source = Vec::new();
-    let mut to_target = Vec::new();
-    let mut sides = Vec::with_capacity(events.len());
-    for e in events {
-        let side = plan.side_at(&e.subscription, e.timestamp);
-        sides.push(side);
-        match side {
-            Side::Source => to_source.push(e.clone()),
-            Side::Target => to_target.push(e.clone()),
+    let sides: Vec<Side> = events
+        .iter()
+        .map(|e| plan.side_at(&e.subscription, e.timestamp))
+        .collect();
+    // A batch that is all on one side goes through as it is.
+    for (side, backend) in [(Side::Source, source), (Side::Target, target)] {
+        if sides.iter().all(|s| *s == side) {
+            return send(backend, events).await;
         }
     }
+    let side_of = |wanted: Side| -> Vec<UsageEvent> {
+        let on_side = events
+            .iter()
+            .zip(&sides)
+            .filter(|(_, side)| **side == wanted);
+        on_side.map(|(e, _)| e.clone()).collect()
+    };
+    let (to_source, to_target) = (side_of(Side::Source), side_of(Side::Target));
     let (from_source, from_target) =
         futures::join!(send(source, &to_source), send(target, &to_target));
+    // Each side answered one outcome per event it was sent: taking them in turn gives one per
+    // event, in order.
     let mut from_source = from_source.into_iter();
     let mut from_target = from_target.into_iter();
     sides
         .into_iter()
-        .map(|side| {
-            let next = match side {
-                Side::Source => from_source.next(),
-                Side::Target => from_target.next(),
-            };
-            next.unwrap_or_else(|| {
-                EventOutcome::Rejected(Error::unexpected(
-                    "the backend answered fewer outcomes than events",
-                ))
-            })
+        .filter_map(|side| match side {
+            Side::Source => from_source.next(),
+            Side::Target => from_target.next(),
         })
         .collect()
 }
 
+/// One outcome per event of `batch`: an event the backend gave no answer for may have been
+/// recorded, so it is `Unknown`.
 async fn send(backend: &dyn BillingBackend, batch: &[UsageEvent]) -> Vec<EventOutcome> {
     if batch.is_empty() {
-        Vec::new()
-    } else {
-        backend.record_usage(batch).await
+        return Vec::new();
     }
+    let outcomes = backend.record_usage(batch).await;
+    raw::one_outcome_per_event(outcomes, batch.len(), || {
+        Error::unexpected("the backend answered fewer outcomes than events")
+    })
 }
 
 /// Reads usage from whichever vendor bills the queried window: for a subscription in the plan,

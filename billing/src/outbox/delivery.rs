@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use billing_core::{Error, ErrorKind, EventOutcome, UsageEvent};
+use billing_core::{Error, ErrorKind, EventOutcome, UsageEvent, raw};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -371,28 +371,27 @@ impl Lane {
         health
     }
 
-    /// One `record_usage` call, within the send timeout; a call that times out, or answers
-    /// fewer outcomes than events, leaves the missing outcomes unknown.
+    /// One `record_usage` call, within the send timeout; the outcomes of a call that times out,
+    /// or of events the backend gave no answer for, are unknown.
     async fn record(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
         let timeout = self.engine.config.send_timeout();
-        // A call cut short by the timeout answered nothing: every outcome is unknown.
-        let mut outcomes =
-            tokio::time::timeout(timeout, self.destination.backend.record_usage(events))
-                .await
-                .unwrap_or_default();
-        if outcomes.len() < events.len() {
-            let lost = Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "no answer within outbox.send_timeout_ms ({} ms)",
-                    timeout.as_millis()
-                ),
-            )
-            .with_backend("outbox");
-            outcomes.resize(events.len(), EventOutcome::Unknown(lost));
+        let call = self.destination.backend.record_usage(events);
+        match tokio::time::timeout(timeout, call).await {
+            Ok(outcomes) => raw::one_outcome_per_event(outcomes, events.len(), || {
+                Error::unexpected("the backend answered fewer outcomes than events")
+                    .with_backend("outbox")
+            }),
+            Err(_) => raw::one_outcome_per_event(Vec::new(), events.len(), || {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no answer within outbox.send_timeout_ms ({} ms)",
+                        timeout.as_millis()
+                    ),
+                )
+                .with_backend("outbox")
+            }),
         }
-        outcomes.truncate(events.len());
-        outcomes
     }
 
     fn log(&self, settlements: &[Settlement]) {
