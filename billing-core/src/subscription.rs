@@ -223,6 +223,17 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// Where its vendor's billing of it stops for now: the end of a scheduled cancellation, else
+    /// the end of the current period (so the first day another vendor may bill it from).
+    /// `None` when neither is known.
+    pub fn billed_until(&self) -> Option<DateTime<Utc>> {
+        let period_end = self.current_period.map(|p| p.end);
+        match self.status {
+            SubscriptionStatus::CancelScheduled => self.ends_at.or(period_end),
+            _ => period_end,
+        }
+    }
+
     /// A subscription with the required fields; the optional ones start empty and can be set
     /// afterwards (adapters outside this crate cannot use a struct literal).
     pub fn new(
@@ -269,5 +280,34 @@ mod tests {
             ("v1", "active")
         );
         assert!(s.started_at.is_none() && s.ends_at.is_none() && s.raw.is_none());
+    }
+
+    /// A scheduled cancellation ends the billing at its end; without one known, the current
+    /// period's end still stands (a vendor that does not tell the cancellation's date).
+    #[test]
+    fn billed_until_is_the_cancellation_or_the_period_end() {
+        let at = |d: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, d, 0, 0, 0).unwrap();
+        let mut s = Subscription::new(
+            SubscriptionKey::new("s").unwrap(),
+            "v",
+            CustomerKey::new("c").unwrap(),
+            PlanCode::new("p").unwrap(),
+            SubscriptionStatus::Active,
+            "active",
+        );
+        assert_eq!(s.billed_until(), None);
+        s.current_period = Some(Period {
+            start: at(1),
+            end: at(31),
+        });
+        assert_eq!(s.billed_until(), Some(at(31)));
+        s.status = SubscriptionStatus::CancelScheduled;
+        assert_eq!(
+            s.billed_until(),
+            Some(at(31)),
+            "the cancellation's date not told"
+        );
+        s.ends_at = Some(at(20));
+        assert_eq!(s.billed_until(), Some(at(20)));
     }
 }

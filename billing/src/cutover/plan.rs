@@ -98,10 +98,7 @@ impl CutoverPlan {
                 let instant = in_target
                     .billing_anchor
                     .filter(|a| Some(*a) != in_target.started_at)
-                    .or(match sub.status {
-                        SubscriptionStatus::CancelScheduled => sub.ends_at,
-                        _ => sub.current_period.map(|p| p.end),
-                    });
+                    .or(sub.billed_until());
                 if let Some(at) = instant {
                     plan.insert(sub.key.clone(), at);
                 }

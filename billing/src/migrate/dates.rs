@@ -26,14 +26,7 @@ pub(super) fn carried(source: &Subscription, now: DateTime<Utc>) -> Result<Carri
             billing_anchor: None,
         });
     }
-    let period_end = match source.status {
-        // A cancellation already scheduled ends the source's billing there.
-        SubscriptionStatus::CancelScheduled => {
-            source.ends_at.or(source.current_period.map(|p| p.end))
-        }
-        _ => source.current_period.map(|p| p.end),
-    };
-    match period_end {
+    match source.billed_until() {
         Some(end) if end > now => Ok(Carried {
             starts_at: source.started_at,
             billing_anchor: Some(end),

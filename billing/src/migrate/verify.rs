@@ -97,11 +97,7 @@ fn same_day(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
 /// Whether the target starts billing on the day the source's current period ends (only asked
 /// of subscriptions that are running in the source).
 fn periods_line_up(source: &Subscription, target: &Subscription) -> bool {
-    let source_end = match source.status {
-        SubscriptionStatus::CancelScheduled => source.ends_at.or(next_billing(source)),
-        _ => next_billing(source),
-    };
-    same_day(source_end, next_billing(target))
+    same_day(source.billed_until(), next_billing(target))
 }
 
 /// Compares the source with the target. Closed customers and canceled subscriptions are not
