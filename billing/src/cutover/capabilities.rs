@@ -4,9 +4,9 @@ use billing_core::{Capabilities, MetadataLimits};
 
 /// The capabilities of a cutover from `source` to `target`.
 ///
-/// - Customer writes go to both: both must support them; metadata fits the smaller limits; an
-///   email is required if either requires one. Deletion behaves as the target's (reads come from
-///   the target).
+/// - Customer writes go to both: both must support them (and both make them atomically for the
+///   whole to be); metadata fits the smaller limits; an email is required if either requires
+///   one. Deletion, when both can, behaves as the target's (reads come from the target).
 /// - Cancellations and plan changes of a subscription still in its cutover go to both.
 /// - Creates go to the target alone: its start and anchor support.
 /// - Usage is recorded and read on either side by timestamp: both must support each usage
@@ -24,6 +24,7 @@ pub fn intersect(source: &Capabilities, target: &Capabilities) -> Capabilities {
         _ => None,
     };
     c.customer_email_required = source.customer_email_required || target.customer_email_required;
+    c.customer_writes_atomic = source.customer_writes_atomic && target.customer_writes_atomic;
     c.cancel_now = source.cancel_now && target.cancel_now;
     c.cancel_at_period_end = source.cancel_at_period_end && target.cancel_at_period_end;
     c.change_plan_now = source.change_plan_now && target.change_plan_now;
@@ -46,6 +47,57 @@ pub fn intersect(source: &Capabilities, target: &Capabilities) -> Capabilities {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    use serde_json::Value;
+
+    /// Set only by the target, since creates go to it alone.
+    const TARGET_ONLY: [&str; 3] = [
+        "subscription_start_past",
+        "subscription_start_future",
+        "subscription_billing_anchor",
+    ];
+
+    /// Every capability, a field added later included, is the weaker side's unless the target
+    /// alone decides it: a flag left out of `intersect` fails this test.
+    #[test]
+    fn every_capability_is_the_weaker_side_s_but_the_target_s_own() {
+        let full = Capabilities::full();
+        let Value::Object(fields) = serde_json::to_value(&full).unwrap() else {
+            panic!("capabilities serialise as an object");
+        };
+        let weak: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|(name, value)| {
+                let weaker = match (name.as_str(), value) {
+                    (_, Value::Bool(b)) => Value::Bool(!b),
+                    ("usage_batch_max", _) => Value::from(1),
+                    ("usage_read_lag", _) => {
+                        serde_json::to_value(Duration::from_secs(600)).unwrap()
+                    }
+                    _ => Value::Null,
+                };
+                (name.clone(), weaker)
+            })
+            .collect();
+        let weak: Capabilities = serde_json::from_value(Value::Object(weak.clone())).unwrap();
+        for (source, target, target_is_full) in [(&weak, &full, true), (&full, &weak, false)] {
+            let both = serde_json::to_value(intersect(source, target)).unwrap();
+            let weak = serde_json::to_value(&weak).unwrap();
+            let full = serde_json::to_value(&full).unwrap();
+            for name in fields.keys() {
+                let expected = if TARGET_ONLY.contains(&name.as_str()) {
+                    if target_is_full {
+                        &full[name]
+                    } else {
+                        &weak[name]
+                    }
+                } else {
+                    &weak[name]
+                };
+                assert_eq!(&both[name], expected, "{name}");
+            }
+        }
+    }
 
     #[test]
     fn both_must_support_what_goes_to_both() {
