@@ -44,10 +44,12 @@ pub(crate) fn settlement(
     policy: &RetryPolicy,
     now: Millis,
 ) -> Settlement {
-    let retry = |error: StoredError| {
+    // Not before the vendor's Retry-After, when it asked for one.
+    let retry = |e: &Error, unknown: bool| {
+        let error = stored(e, unknown);
         if policy.allows_another(attempts) {
             Settlement::Retry {
-                at: later(now, policy.delay(attempts, None)),
+                at: later(now, policy.delay(attempts, e.retry_after())),
                 error,
             }
         } else {
@@ -58,10 +60,10 @@ pub(crate) fn settlement(
     };
     match outcome {
         EventOutcome::Accepted | EventOutcome::Duplicate => Settlement::Done,
-        EventOutcome::Rejected(e) if e.is_temporary() => retry(stored(e, false)),
+        EventOutcome::Rejected(e) if e.is_temporary() => retry(e, false),
         EventOutcome::Rejected(e) => Settlement::DeadLetter(stored(e, false)),
         // Resending is safe: the vendor answers Duplicate if the first copy arrived.
-        EventOutcome::Unknown(e) if dedup => retry(stored(e, true)),
+        EventOutcome::Unknown(e) if dedup => retry(e, true),
         // A resend could count it twice: an operator decides.
         EventOutcome::Unknown(e) => Settlement::HeldUnknown(stored(e, true)),
     }
@@ -140,6 +142,18 @@ mod tests {
         }
         match settlement(&o, 2, false, &policy(Some(2)), 1_000) {
             Settlement::DeadLetter(error) => assert!(error.message.contains("2 attempts")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A vendor that asked for a wait (429 with Retry-After) gets it, within `max_delay`.
+    #[test]
+    fn a_retry_waits_at_least_as_long_as_the_vendor_asked() {
+        let throttled = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_retry_after(Duration::from_millis(700));
+        let o = EventOutcome::Rejected(throttled);
+        match settlement(&o, 1, false, &policy(None), 1_000) {
+            Settlement::Retry { at, .. } => assert_eq!(at, 1_700),
             other => panic!("{other:?}"),
         }
     }
