@@ -458,6 +458,14 @@ async fn a_restart_mid_cutover_routes_by_the_plan_file_and_reconcile_proves_it()
     assert_eq!(r.source.quantity_counted, 5.into());
     assert_eq!(r.target.quantity_counted, 7.into());
 
+    // A log that lists resent events again (an at-least-once sender's) proves the same.
+    let logged_twice: Vec<_> = sent.iter().chain(&sent).cloned().collect();
+    let r = reconcile(w.source.as_ref(), w.target.as_ref(), &w.plan, &logged_twice)
+        .await
+        .unwrap();
+    assert!(r.is_exact(), "{r:#?}");
+    assert_eq!((r.source.events_sent, r.target.events_sent), (5, 7));
+
     // An event counted on the wrong side is flagged on both, and named.
     let stray = w.event("stray", w.instant + Duration::seconds(200));
     w.source.record_usage(std::slice::from_ref(&stray)).await;

@@ -9,7 +9,7 @@
 //! vendor can total any window (`usage_range`), a mismatch is narrowed down by halving the
 //! window until the events at fault are named; otherwise the finding stays per metric.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use billing_core::chrono::{DateTime, Duration, Utc};
 use billing_core::rust_decimal::Decimal;
@@ -148,7 +148,7 @@ impl Reconciliation {
 }
 
 /// Reconciles what `sent` (every event the application sent through the cutover, keyed by
-/// subscription and metric) should have made each vendor count with what it counts.
+/// subscription and metric; an event id listed more than once is one event) should have made each vendor count with what it counts.
 ///
 /// Each side is read over its own window: the source from the earliest event to the instant,
 /// the target from the instant (or the earliest event) to just after the latest. A vendor
@@ -165,7 +165,13 @@ pub async fn reconcile(
     sent: &[UsageEvent],
 ) -> Result<Reconciliation> {
     let mut groups: BTreeMap<(SubscriptionKey, MetricCode), Vec<SentEvent>> = BTreeMap::new();
-    for e in sent {
+    // An event sent more than once (a retry, a resend of an unknown outcome) is still one event
+    // that must be counted once: the log of an at-least-once sender lists it each time.
+    let mut seen = HashSet::new();
+    for e in sent
+        .iter()
+        .filter(|e| seen.insert((&e.subscription, &e.id)))
+    {
         groups
             .entry((e.subscription.clone(), e.metric.clone()))
             .or_default()
