@@ -242,32 +242,28 @@ impl HttpClient {
             backend: self.inner.backend,
             operation: request.operation,
         };
-        // The last retried attempt that may have been applied (no answer, or a gateway's
-        // 502/504), and whether the call gave up on an attempt it would have retried: then, if
-        // that last answer says "not applied", the earlier one is reported instead, so an
-        // applied write is never reported as refused.
-        let memory: std::sync::Mutex<(Option<Attempt>, bool)> =
-            std::sync::Mutex::new((None, false));
+        // The last retried attempt of a write that may have been applied (no answer, or a
+        // gateway's 502/504), and whether the call gave up on an attempt it would have retried:
+        // then, if that last answer says "not applied", the earlier one is reported instead, so
+        // an applied write is never reported as refused. A read keeps its last answer (a 429
+        // and its Retry-After), since reading twice changes nothing.
+        let mut earlier: Option<Attempt> = None;
+        let mut gave_up = false;
+        let writes = !request.method.is_safe();
         let ended = schedule
             .run(
                 |timeout| self.attempt(&request, timeout),
                 |outcome| {
                     let next = self.next(&request, outcome);
                     let retry = matches!(next, Next::Retry { .. });
-                    let mut m = memory
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if retry && outcome.may_have_been_applied() {
-                        m.0 = Some(outcome.clone());
+                    if retry && writes && outcome.may_have_been_applied() {
+                        earlier = Some(outcome.clone());
                     }
-                    m.1 = retry;
+                    gave_up = retry;
                     next
                 },
             )
             .await;
-        let (earlier, gave_up) = memory
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match ended {
             Ended::Attempted(outcome) if gave_up => {
                 self.finish(&request, Attempt::last(outcome, earlier))

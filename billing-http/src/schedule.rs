@@ -52,7 +52,7 @@ impl Schedule<'_> {
     pub(crate) async fn run<T, F>(
         &self,
         mut attempt: impl FnMut(Duration) -> F,
-        judge: impl Fn(&T) -> Next,
+        mut judge: impl FnMut(&T) -> Next,
     ) -> Ended<T>
     where
         F: Future<Output = T>,

@@ -479,3 +479,14 @@ async fn retries_that_run_out_after_a_lost_answer_report_the_lost_answer() {
         .unwrap();
     assert_eq!(r.status.as_u16(), 503);
 }
+
+#[tokio::test]
+async fn a_read_whose_retries_run_out_reports_its_last_answer() {
+    // A GET changes nothing, so the lost first answer does not matter: the caller gets the
+    // last answer (a 429 here, with what it says about waiting), not the lost one.
+    let s = hangs_up_then(Some(429)).await;
+    let c = client(&s.base, fast().with_max_retries(2));
+    let r = c.send(get(&c)).await.unwrap();
+    assert_eq!(s.hits().await, 3, "1 + max_retries attempts");
+    assert_eq!(r.status.as_u16(), 429);
+}
