@@ -82,7 +82,6 @@ impl VendorErrors for KillBillErrors {
             }
             return detail;
         }
-        let _ = status;
         let extracted = if text.starts_with('<') || text.contains("<html") {
             html_message(text)
         } else {

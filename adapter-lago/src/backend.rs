@@ -72,11 +72,6 @@ impl LagoBackend {
             inner: WithErrorContext::new(Lago::new(config, http)?),
         })
     }
-
-    /// What Lago supports, as this adapter implements it (see the crate docs for the reasons).
-    pub fn lago_capabilities() -> Capabilities {
-        capabilities()
-    }
 }
 
 /// What Lago supports, as this adapter implements it (see the crate docs for the reasons). No

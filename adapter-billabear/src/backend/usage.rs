@@ -30,7 +30,7 @@ struct Ready<'a> {
 /// applied (timeout, connection lost after sending, 502/504), with an error that is not
 /// temporary, since BillaBear stores every copy it receives and a resend could count the event
 /// twice; otherwise `Rejected`.
-fn event_failure(e: Error) -> EventOutcome {
+fn event_failure(e: Error, deduplicates: bool) -> EventOutcome {
     // `400 {"errors": {"code": ...}}`: no metric has this code; `subscription`: no such
     // subscription (the adapter resolved it, so it vanished in between).
     let fields = e.vendor().and_then(|v| v.code.clone()).unwrap_or_default();
@@ -41,7 +41,7 @@ fn event_failure(e: Error) -> EventOutcome {
     {
         return EventOutcome::Rejected(e.with_kind(ErrorKind::NotFound));
     }
-    failed_event(e, false)
+    failed_event(e, deduplicates)
 }
 
 impl BillaBear {
@@ -80,7 +80,7 @@ impl BillaBear {
             .await
         {
             Ok(_) => EventOutcome::Accepted,
-            Err(e) => event_failure(e),
+            Err(e) => event_failure(e, self.capabilities.usage_dedup_by_event_id),
         }
     }
 

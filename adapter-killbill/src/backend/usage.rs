@@ -20,7 +20,7 @@ use crate::error::{TRACKING_ID_ALREADY_EXISTS, code_of_error};
 use crate::wire;
 
 /// What a failed usage POST means for its event.
-fn outcome_of_error(e: Error) -> EventOutcome {
+fn outcome_of_error(e: Error, deduplicates: bool) -> EventOutcome {
     if code_of_error(&e) == Some(TRACKING_ID_ALREADY_EXISTS) {
         return EventOutcome::Duplicate;
     }
@@ -43,7 +43,7 @@ fn outcome_of_error(e: Error) -> EventOutcome {
     }
     // A transport failure or a 502/504 after the client's retries: the POST may have been
     // applied, so the event is `Unknown` (safe to resend: the trackingId deduplicates it).
-    failed_event(e, true)
+    failed_event(e, deduplicates)
 }
 
 impl KillBill {
@@ -65,7 +65,7 @@ impl KillBill {
             .await
         {
             Ok(_) => EventOutcome::Accepted,
-            Err(e) => outcome_of_error(e),
+            Err(e) => outcome_of_error(e, self.capabilities.usage_dedup_by_event_id),
         }
     }
 
@@ -210,18 +210,25 @@ mod tests {
     use super::*;
     use billing_core::{ErrorKind, VendorDetail};
 
+    const DEDUP: bool = true;
+
+    #[test]
+    fn kill_bill_deduplicates_event_ids() {
+        assert_eq!(crate::capabilities().usage_dedup_by_event_id, DEDUP);
+    }
+
     #[test]
     fn only_a_read_bare_400_means_dated_after_the_end() {
         let page = Error::new(ErrorKind::InvalidInput, "HTTP Bad Request")
             .with_vendor(VendorDetail::status(400));
         assert!(matches!(
-            outcome_of_error(page),
+            outcome_of_error(page, DEDUP),
             EventOutcome::Rejected(e) if e.kind() == ErrorKind::Conflict
         ));
         let unreadable = Error::decode("response body is larger than 16777216 bytes")
             .with_vendor(VendorDetail::status(400));
         assert!(matches!(
-            outcome_of_error(unreadable),
+            outcome_of_error(unreadable, DEDUP),
             EventOutcome::Rejected(e) if e.kind() == ErrorKind::Decode
         ));
     }
@@ -230,14 +237,14 @@ mod tests {
     fn a_lost_answer_is_unknown_and_safe_to_resend() {
         let lost = Error::new(ErrorKind::Timeout, "POST /1.0/kb/usages: timed out");
         assert!(matches!(
-            outcome_of_error(lost),
+            outcome_of_error(lost, DEDUP),
             EventOutcome::Unknown(e) if e.is_temporary()
         ));
         let gateway = Error::new(ErrorKind::Unavailable, "bad gateway")
             .with_vendor(VendorDetail::status(502));
-        assert!(outcome_of_error(gateway).is_unknown());
+        assert!(outcome_of_error(gateway, DEDUP).is_unknown());
         let refused = Error::new(ErrorKind::Unavailable, "unavailable")
             .with_vendor(VendorDetail::status(503));
-        assert!(outcome_of_error(refused).is_rejected());
+        assert!(outcome_of_error(refused, DEDUP).is_rejected());
     }
 }

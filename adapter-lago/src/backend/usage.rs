@@ -25,6 +25,7 @@ impl Lago {
     /// sent again, with exactly the same JSON.
     async fn send_chunk(&self, chunk: Vec<(usize, wire::EventInput)>) -> ChunkOutcomes {
         let op = Operation::RecordUsage;
+        let dedup = self.capabilities.usage_dedup_by_event_id;
         let mut outcomes = Vec::with_capacity(chunk.len());
         let mut remaining = chunk;
         while !remaining.is_empty() {
@@ -38,7 +39,6 @@ impl Lago {
             }) {
                 Ok(r) => r,
                 Err(e) => {
-                    let e = e;
                     outcomes.extend(
                         remaining
                             .iter()
@@ -56,7 +56,7 @@ impl Lago {
                     outcomes.extend(
                         remaining
                             .iter()
-                            .map(|(i, _)| (*i, failed_event(e.clone(), true))),
+                            .map(|(i, _)| (*i, failed_event(e.clone(), dedup))),
                     );
                     return outcomes;
                 }
@@ -72,7 +72,7 @@ impl Lago {
                     outcomes.extend(
                         remaining
                             .iter()
-                            .map(|(i, _)| (*i, failed_event(error.clone(), true))),
+                            .map(|(i, _)| (*i, failed_event(error.clone(), dedup))),
                     );
                     return outcomes;
                 }
