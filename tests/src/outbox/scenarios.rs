@@ -458,6 +458,11 @@ pub fn dual_running(kind: StoreKind) -> BoxFuture<'static, ()> {
         let stats = outbox.start().drain(DRAIN).await.unwrap();
         assert_eq!(quantity(old.as_ref(), &sub).await, 3);
         assert_eq!(quantity(new.as_ref(), &sub).await, 2);
+        assert_eq!(
+            new.attempts("e2"),
+            1,
+            "sent once to the vendor that counts every copy"
+        );
         assert_eq!(stats.dead_letters, 1);
         let by_name = |n: &str| {
             stats

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use billing::catalog::sample;
 use billing::layers::LayeredBackend;
 use billing::{
-    BillingBackend, Capabilities, CustomerKey, EventId, EventOutcome, InMemoryBackend, MetricCode,
-    NewCustomer, NewSubscription, PlanCode, SubscriptionKey, UsageEvent, UsageRecorder,
+    BillingBackend, CustomerKey, EventId, EventOutcome, InMemoryBackend, MetricCode, NewCustomer,
+    NewSubscription, PlanCode, SubscriptionKey, UsageEvent, UsageRecorder,
 };
 
 /// What the script answers for an event on its n-th attempt (1-based); `None` delegates to the
@@ -21,7 +21,6 @@ pub type Script = Box<dyn Fn(&UsageEvent, u32) -> Option<EventOutcome> + Send + 
 pub struct Scripted {
     /// The backend answering everything the script leaves alone.
     pub inner: InMemoryBackend,
-    caps: Capabilities,
     script: Mutex<Script>,
     attempts: Mutex<HashMap<String, u32>>,
     calls: Mutex<Vec<usize>>,
@@ -36,13 +35,16 @@ impl fmt::Debug for Scripted {
 impl Scripted {
     /// A backend deduplicating by event id or not, taking `batch_max` events per call.
     pub fn new(dedup: bool, batch_max: usize, script: Script) -> Arc<Self> {
-        let inner = InMemoryBackend::with_sample_catalog();
-        let mut caps = inner.capabilities().clone();
+        let mut caps = InMemoryBackend::with_sample_catalog()
+            .capabilities()
+            .clone();
         caps.usage_dedup_by_event_id = dedup;
         caps.usage_batch_max = batch_max;
+        // The backend underneath behaves as the capabilities say: without deduplication it
+        // counts every copy, so a double delivery shows in the quantities.
+        let inner = InMemoryBackend::with_sample_catalog().with_capabilities(caps);
         Arc::new(Self {
             inner,
-            caps,
             script: Mutex::new(script),
             attempts: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
@@ -65,16 +67,11 @@ impl Scripted {
     }
 }
 
-/// Every call but `record_usage` passes through to the in-memory backend; the capabilities are
-/// the scripted ones.
+/// Every call but `record_usage` passes through to the in-memory backend.
 #[async_trait]
 impl LayeredBackend for Scripted {
     fn inner(&self) -> &dyn BillingBackend {
         &self.inner
-    }
-
-    fn capabilities(&self) -> &Capabilities {
-        &self.caps
     }
 
     async fn record_usage(&self, events: &[UsageEvent]) -> Vec<EventOutcome> {
