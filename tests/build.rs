@@ -24,13 +24,14 @@ fn main() {
     if std::env::var_os("BILLING_TEST_KILLBILL_URL").is_some_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=killbill_real");
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if ci {
         println!("cargo::rustc-cfg=billing_ci");
     }
-    postgres();
+    postgres(ci);
 }
 
-fn postgres() {
+fn postgres(ci: bool) {
     println!("cargo::rustc-check-cfg=cfg(postgres_unavailable)");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-changed=/usr/lib/postgresql");
@@ -44,7 +45,6 @@ fn postgres() {
                 .any(|e| has(&e.path().join("bin")))
         })
         .unwrap_or(false);
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     if !(on_path || in_debian_tree || ci) {
         println!("cargo::rustc-cfg=postgres_unavailable");
     }

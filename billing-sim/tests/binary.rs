@@ -269,5 +269,8 @@ fn bad_arguments_stop_the_binary_with_a_reason() {
     let _ = std::fs::remove_file(&file);
     assert!(!unsupported.status.success());
     let reason = String::from_utf8_lossy(&unsupported.stderr);
-    assert!(reason.contains("Kill Bill has no count"), "{reason}");
+    assert!(
+        reason.contains("`logins`"),
+        "names the metric it cannot serve: {reason}"
+    );
 }

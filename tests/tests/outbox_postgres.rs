@@ -61,7 +61,10 @@ async fn a_database_turned_read_only_refuses_to_record_with_a_clear_error() {
         }
     }
     let error = error.expect("a PermissionDenied error");
-    assert!(error.to_string().contains("read-only"), "{error}");
+    assert!(
+        error.to_string().contains("outbox.read_only"),
+        "names the setting: {error}"
+    );
     assert_eq!(
         outbox.stats().await.unwrap().pending,
         1,

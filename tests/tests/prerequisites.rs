@@ -1,7 +1,6 @@
 //! With `CI=true`, every optional prerequisite of the suite must be there: a missing one would
-//! otherwise only turn its tests into ignored ones. (The real Kill Bill server is checked by
-//! `killbill_server.rs`, `real_server_is_configured_in_ci`.) Outside CI this file has no test (nothing to
-//! check, so nothing is reported as passed).
+//! otherwise only turn its tests into ignored ones. Outside CI this file has no test (nothing
+//! to check, so nothing is reported as passed).
 #![cfg(billing_ci)]
 
 #[test]
@@ -10,5 +9,15 @@ fn the_vendors_api_descriptions_are_present() {
     assert!(
         present,
         "CI=true but ../shared/specs is missing: the spec checks would be ignored"
+    );
+}
+
+#[test]
+fn the_real_kill_bill_server_is_configured() {
+    let configured = cfg!(killbill_real);
+    assert!(
+        configured,
+        "CI=true but BILLING_TEST_KILLBILL_URL is not set: the real-server tier would be ignored \
+         (.ci/run starts one with scripts/killbill-server.sh)"
     );
 }
