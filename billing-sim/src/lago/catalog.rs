@@ -12,7 +12,7 @@ use super::request::{Call, Param, truthy};
 use super::state::{Charge, Metric, Plan, State};
 use super::time::Interval;
 use super::wire;
-use crate::catalog::{Aggregation, Catalog, CatalogError, Interval as CatalogInterval, Vendor};
+use crate::catalog::{Aggregation, Catalog, CatalogError, Vendor};
 use crate::iso::is_currency;
 
 /// Installs `catalog` (already restricted to Lago's part): its metrics, then its plans with a
@@ -77,13 +77,7 @@ pub(crate) fn install(state: &mut State, catalog: &Catalog) -> Result<(), Catalo
             lago_id: Uuid::new_v4(),
             name: p.display_name().to_owned(),
             code: p.code.clone(),
-            interval: match p.interval {
-                CatalogInterval::Weekly => Interval::Weekly,
-                CatalogInterval::Monthly => Interval::Monthly,
-                CatalogInterval::Quarterly => Interval::Quarterly,
-                CatalogInterval::Semiannual => Interval::Semiannual,
-                CatalogInterval::Yearly => Interval::Yearly,
-            },
+            interval: p.interval,
             amount_cents: p.amount_cents,
             amount_currency: p.currency.clone(),
             pay_in_advance: false,

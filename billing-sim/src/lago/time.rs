@@ -103,17 +103,11 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN))
 }
 
-/// A plan's billing interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Interval {
-    Weekly,
-    Monthly,
-    Quarterly,
-    Semiannual,
-    Yearly,
-}
+pub(crate) use crate::catalog::Interval;
 
+/// Lago's plan intervals: the catalog's, under the same names.
 impl Interval {
+    /// A plan's `interval` (`weekly`, `monthly`, `quarterly`, `semiannual`, `yearly`).
     pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "weekly" => Self::Weekly,
@@ -123,16 +117,6 @@ impl Interval {
             "yearly" => Self::Yearly,
             _ => return None,
         })
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Weekly => "weekly",
-            Self::Monthly => "monthly",
-            Self::Quarterly => "quarterly",
-            Self::Semiannual => "semiannual",
-            Self::Yearly => "yearly",
-        }
     }
 
     /// How many periods make a year (`yearly_amount_cents` = amount_cents x this).
