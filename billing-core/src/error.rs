@@ -295,6 +295,13 @@ impl Error {
         self
     }
 
+    /// Replaces the message, keeping everything else (kind, vendor detail, backend, operation,
+    /// source): for a layer or adapter that can say more precisely what went wrong.
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// Replaces the kind, keeping everything else.
     pub fn with_kind(mut self, kind: ErrorKind) -> Self {
         self.temporary = kind.is_temporary_by_default();

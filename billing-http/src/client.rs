@@ -166,17 +166,7 @@ impl HttpClient {
                     self.inner.endpoint.setting(),
                     self.inner.endpoint.as_str()
                 );
-                let mut checked = Error::new(e.kind(), message).with_temporary(e.is_temporary());
-                if let Some(vendor) = e.vendor() {
-                    checked = checked.with_vendor(vendor.clone());
-                }
-                if let Some(backend) = e.backend() {
-                    checked = checked.with_backend(backend);
-                }
-                if let Some(operation) = e.operation() {
-                    checked = checked.with_operation(operation);
-                }
-                Err(checked.with_source(e))
+                Err(e.clone().with_message(message).with_source(e))
             }
             Err(e) => Err(e),
         }

@@ -145,8 +145,8 @@ impl KillBill {
                 // A create racing another one of the same key (the error parser reads the
                 // database's unique index off the 500).
                 if e.kind() == ErrorKind::AlreadyExists {
-                    Error::already_exists(format!("subscription `{}` already exists", new.key))
-                        .with_vendor(e.vendor().cloned().unwrap_or_default())
+                    let taken = billing_core::raw::subscription_exists(&new.key, None);
+                    e.with_message(taken.message().to_owned())
                 } else {
                     e
                 }

@@ -203,8 +203,7 @@ impl Lago {
             let error = self.client.error(op, &response);
             if error.vendor().and_then(|v| v.code.as_deref()) == Some("plan_not_found") {
                 // Lago's answer names no plan: say which one.
-                let detail = error.vendor().cloned().unwrap_or_default();
-                return Err(Error::not_found(format!("no plan `{plan}`")).with_vendor(detail));
+                return Err(error.with_message(format!("no plan `{plan}`")));
             }
             return Err(error);
         }
