@@ -202,9 +202,11 @@ impl HttpConfig {
 
     /// Uses the caller's own client, as it is: its connection pool, TLS, proxy, redirects and
     /// default headers are the caller's. The per-attempt timeout, retries, budget and
-    /// concurrency limit still apply (they are per request); the proxy, root certificate, user
-    /// agent and connect timeout settings are then the client's own business, and setting them
-    /// here too is a `Config` error.
+    /// concurrency limit still apply (they are per request), but `concurrency` no longer sizes
+    /// the connection pool. The proxy, root certificate and user agent settings are then the
+    /// client's own business, and setting them here too is a `Config` error; the connect
+    /// timeout (which has a default, so a set one cannot be told from it) is the client's as
+    /// well and is ignored.
     pub fn with_client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self

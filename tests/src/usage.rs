@@ -354,7 +354,7 @@ pub fn large_batch_is_chunked(ctx: &Ctx) -> BoxFuture<'_, ()> {
 /// Two subscriptions of one customer on plans metering the same metric: with
 /// `usage_per_subscription`, each one's usage counts only its own events; without, a query is
 /// a `Conflict` (the customer's state, not a missing capability) rather than a figure that
-/// mixes both; a subscription of the customer on another metric still answers.
+/// mixes both.
 pub fn per_subscription(ctx: &Ctx) -> BoxFuture<'_, ()> {
     Box::pin(async move {
         let a = ctx.subscribed("twosubs", ctx.starter()).await;

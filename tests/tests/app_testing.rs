@@ -156,8 +156,13 @@ async fn a_simulator_as_a_dev_dependency() {
     );
     sim.server().faults().set(FaultConfig::none());
 
-    // The vendor's clock moves; the request log shows what the application sent.
+    // The vendor's clock moves, and the subscription with it into its next period; the
+    // request log shows what the application sent.
+    let period = |s: billing::Subscription| s.current_period.expect("a running subscription");
+    let first = period(backend.get_subscription(&sub).await.unwrap());
     sim.advance_clock(billing::chrono::Duration::days(31));
+    let next = period(backend.get_subscription(&sub).await.unwrap());
+    assert!(next.start >= first.end, "{first:?} then {next:?}");
     assert!(
         sim.server()
             .log()

@@ -266,7 +266,10 @@ impl LagoSim {
     /// Subscriptions are settled lazily: an expired one is terminated, a scheduled downgrade
     /// applied, a future one started, when a request next reads subscriptions.
     pub fn advance_clock(&self, by: chrono::Duration) {
-        self.shared.lock().clock.advance(by);
+        // As the admin API's clock control does: what came due is applied at once.
+        let mut state = self.shared.lock();
+        state.clock.advance(by);
+        state.settle();
     }
 
     /// Sets the simulator's clock to `at` and freezes it there: from then on it moves only
