@@ -99,6 +99,20 @@ pub enum Settlement {
     HeldUnknown(StoredError),
 }
 
+impl Settlement {
+    /// The row a delivery that stays is written back as: its state (0 pending, else the
+    /// [`Parked`] state), the time it is due or was parked (`now`), and why; `None` for
+    /// [`Settlement::Done`], which is removed.
+    pub fn kept_as(&self, now: Millis) -> Option<(i16, Millis, &StoredError)> {
+        match self {
+            Settlement::Done => None,
+            Settlement::Retry { at, error } => Some((0, *at, error)),
+            Settlement::DeadLetter(error) => Some((Parked::DeadLetter.state(), now, error)),
+            Settlement::HeldUnknown(error) => Some((Parked::HeldUnknown.state(), now, error)),
+        }
+    }
+}
+
 /// A settlement of one claimed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settle {

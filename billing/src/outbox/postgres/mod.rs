@@ -22,7 +22,7 @@ use self::error::pg_error;
 use super::location::PostgresUrl;
 use super::store::{
     ClaimRequest, Claimed, DeliveryId, DestinationCounts, Inserted, ListQuery, Millis, NewEvent,
-    OutboxStore, Parked, ParkedRow, Selection, Settle, Settlement, StoredError,
+    OutboxStore, Parked, ParkedRow, Selection, Settle, StoredError,
 };
 
 /// Most events one grouped transaction takes.
@@ -264,22 +264,18 @@ impl OutboxStore for PostgresStore {
             Vec::new(),
             Vec::new(),
         );
-        let mut push = |seq: i64, state: i16, at: Millis, e: StoredError| {
-            seqs.push(seq);
+        for s in &settlements {
+            let Some((state, at, e)) = s.settlement.kept_as(now) else {
+                done.push(s.seq);
+                continue;
+            };
+            seqs.push(s.seq);
             states.push(state);
             ats.push(at);
-            kinds.push(e.kind);
+            kinds.push(e.kind.clone());
             statuses.push(e.status.map(i32::from));
-            codes.push(e.code);
-            messages.push(e.message);
-        };
-        for s in settlements {
-            match s.settlement {
-                Settlement::Done => done.push(s.seq),
-                Settlement::Retry { at, error } => push(s.seq, 0, at, error),
-                Settlement::DeadLetter(e) => push(s.seq, Parked::DeadLetter.state(), now, e),
-                Settlement::HeldUnknown(e) => push(s.seq, Parked::HeldUnknown.state(), now, e),
-            }
+            codes.push(e.code.clone());
+            messages.push(e.message.clone());
         }
         let mut guard = self.ops.get().await?;
         let client = guard.as_mut().ok_or_else(lost)?;

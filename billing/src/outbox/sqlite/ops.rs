@@ -12,7 +12,7 @@ use super::error::sqlite_error;
 use super::sql;
 use crate::outbox::store::{
     ClaimRequest, Claimed, DeliveryId, DestinationCounts, Inserted, ListQuery, Millis, NewEvent,
-    Parked, ParkedRow, Selection, Settle, Settlement, StoredError,
+    Parked, ParkedRow, Selection, Settle, StoredError,
 };
 
 /// How the file is opened.
@@ -212,21 +212,16 @@ fn settle_in(
             .map_err(sqlite_error)?;
         let mut unlease = tx.prepare_cached(sql::UNLEASE).map_err(sqlite_error)?;
         for s in settlements {
-            let (state, at, error) = match &s.settlement {
-                Settlement::Done => {
-                    let n = done
-                        .execute(params![destination, s.seq, owner])
-                        .map_err(sqlite_error)?;
-                    if n == 0 {
-                        lost += 1;
-                    } else {
-                        event.execute(params![s.seq]).map_err(sqlite_error)?;
-                    }
-                    continue;
+            let Some((state, at, error)) = s.settlement.kept_as(now) else {
+                let n = done
+                    .execute(params![destination, s.seq, owner])
+                    .map_err(sqlite_error)?;
+                if n == 0 {
+                    lost += 1;
+                } else {
+                    event.execute(params![s.seq]).map_err(sqlite_error)?;
                 }
-                Settlement::Retry { at, error } => (0, *at, error),
-                Settlement::DeadLetter(error) => (Parked::DeadLetter.state(), now, error),
-                Settlement::HeldUnknown(error) => (Parked::HeldUnknown.state(), now, error),
+                continue;
             };
             let n = unlease
                 .execute(params![
