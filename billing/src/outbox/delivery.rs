@@ -276,13 +276,24 @@ impl Lane {
     /// How long until the next pending delivery comes due (at most the poll interval).
     async fn until_due(&self) -> Option<Duration> {
         let poll = self.engine.config.poll();
-        let next = self
+        let next = match self
             .engine
             .store
             .next_due(self.destination.name.clone())
             .await
-            .ok()
-            .flatten()?;
+        {
+            Ok(next) => next?,
+            Err(e) => {
+                // The next claim reads the store again; until then, poll.
+                tracing::warn!(
+                    target: "billing::outbox",
+                    destination = %self.destination.name,
+                    error = %e,
+                    "cannot read when the next delivery is due"
+                );
+                return Some(poll);
+            }
+        };
         let now = now_ms();
         if next <= now {
             // Due but leased (being sent, or left by a stopped process): look again later.
